@@ -1,0 +1,242 @@
+"""The `kata` command: a thin layer that parses arguments, calls the core and prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kata_runner import defaults
+from kata_runner.course import Course, next_hint, reset
+from kata_runner.registry import KATAS_DIR, SOLUTIONS_DIR, Kata, UnknownKata, all_katas, find_kata
+from kata_runner.render import (
+    display_path,
+    make_console,
+    print_check,
+    print_kata_header,
+    print_list,
+)
+from kata_runner.results import KataResult, Verdict
+
+HELP = {
+    "kata_dir": "Folder to load implementations from (default: katas/, or $KATA_DIR).",
+    "solutions": "Grade the reference solutions (same as --kata-dir solutions).",
+    "device": "Run the specs on this device only (repeatable; default: every available device).",
+    "json": "Print one JSON document (exercism test-runner v3) and nothing else on stdout.",
+    "jobs": "How many katas to grade at once (default: all cores).",
+    "time_limit": f"Wall-clock seconds a kata may take before it is stopped (default {defaults.KATA_WALL_SECONDS:g}).",
+    "spec_timeout": f"Seconds one spec may take (default {defaults.SPEC_TIMEOUT:g}).",
+    "memory": f"Memory cap per grading process, in MB (default {defaults.MEMORY_MB}).",
+    "in_process": "Grade inside this process, without isolation or limits (for debuggers).",
+}
+
+
+def _kata_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--solutions", is_flag=True, help=HELP["solutions"])(f)
+    return click.option(
+        "--kata-dir", type=click.Path(file_okay=False, path_type=Path), envvar="KATA_DIR", help=HELP["kata_dir"]
+    )(f)
+
+
+def grading_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--kata-dir/--solutions, --device, -j and the limits, shared by every grading command."""
+    for decorator in reversed([
+        _kata_dir_option,
+        click.option("--device", "devices", multiple=True, type=click.Choice(["cpu", "cuda"]), help=HELP["device"]),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help=HELP["jobs"]),
+        click.option("--time-limit", type=click.FloatRange(min=0.5), default=None, help=HELP["time_limit"]),
+        click.option("--spec-timeout", type=click.FloatRange(min=0.1), default=None, help=HELP["spec_timeout"]),
+        click.option("--memory-mb", type=click.IntRange(min=64), default=None, help=HELP["memory"]),
+        click.option("--in-process", is_flag=True, help=HELP["in_process"]),
+    ]):
+        f = decorator(f)
+    return f
+
+
+def resolve_kata_dir(kata_dir: Path | None, solutions: bool) -> Path:
+    if kata_dir and solutions:
+        raise click.ClickException("Give either --kata-dir or --solutions, not both.")
+    chosen = SOLUTIONS_DIR if solutions else (kata_dir or KATAS_DIR)
+    if not chosen.is_dir():
+        raise click.ClickException(f"The folder {chosen} does not exist: pass --kata-dir with a folder of NN_slug.py files.")
+    return chosen.resolve()
+
+
+def make_course(
+    kata_dir: Path | None = None,
+    solutions: bool = False,
+    devices: tuple[str, ...] = (),
+    jobs: int | None = None,
+    time_limit: float | None = None,
+    spec_timeout: float | None = None,
+    memory_mb: int | None = None,
+    in_process: bool = False,
+) -> Course:
+    directory = resolve_kata_dir(kata_dir, solutions)
+    devices = tuple(dict.fromkeys(devices))
+    if any(v is not None for v in (time_limit, spec_timeout, memory_mb)) or in_process:
+        from kata_runner.grader import GradeOptions
+        from kata_runner.isolation import CAN_FORK, Limits
+
+        spec = spec_timeout or defaults.SPEC_TIMEOUT
+        wall = time_limit or max(defaults.KATA_WALL_SECONDS, spec + 5.0)
+        limits = Limits(wall, (memory_mb or defaults.MEMORY_MB) * 2**20)
+        options = GradeOptions(devices=devices, spec_timeout=spec, limits=limits, isolate=CAN_FORK and not in_process)
+        return Course(directory, devices, jobs or os.cpu_count() or 1, options)
+    return Course(directory, devices, jobs or os.cpu_count() or 1)
+
+
+def kata_argument(value: str | None) -> Kata | None:
+    if value is None:
+        return None
+    try:
+        return find_kata(value)
+    except UnknownKata as exc:
+        raise click.ClickException(str(exc).capitalize()) from None
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="torch-katas")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """torch-katas: learn nn.Module internals one kata at a time.
+
+    Start with `kata next`; edit the file it names; run `kata check` or `kata watch`.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(next_cmd)
+
+
+@cli.command("list")
+@grading_options
+def list_cmd(**options: Any) -> None:
+    """Every kata with its state, and overall progress."""
+    course = make_course(**options)
+    console = make_console()
+    katas = list(all_katas())
+    results = course.results(katas)
+    current = next((k.id for k, r in zip(katas, results) if r.verdict is not Verdict.PASS), None)
+    print_list(console, katas, results, current)
+
+
+@cli.command("next")
+@grading_options
+def next_cmd(**options: Any) -> None:
+    """Show the first kata that does not pass yet: what to do and where."""
+    course = make_course(**options)
+    console = make_console()
+    found = course.current()
+    if found is None:
+        console.print(f"[green]All {len(all_katas())} katas pass.[/] Well done: you have finished the course.")
+        return
+    kata, result = found
+    print_kata_header(console, kata, kata.impl_path(course.kata_dir))
+    console.print()
+    print_check(console, kata, result, verbose=False)
+    console.print(f"\nEdit the file, then run `kata check {kata.id}` (or `kata watch`). Stuck? `kata hint {kata.id}`.")
+
+
+@cli.command("check")
+@click.argument("kata", required=False)
+@grading_options
+@click.option("--json", "as_json", is_flag=True, help=HELP["json"])
+def check_cmd(kata: str | None, as_json: bool, **options: Any) -> None:
+    """Grade one kata (by id or slug), or every kata when none is given."""
+    chosen = kata_argument(kata)
+    course = make_course(**options)
+    katas = [chosen] if chosen else list(all_katas())
+    console = make_console()
+    results = course.grade(katas)
+    if as_json:
+        doc = results[0].to_exercism() if chosen else combined_json(results)
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        for k, result in zip(katas, results):
+            if not chosen:
+                console.print(f"\n[bold]Kata {k.id}: {k.title}[/] ({display_path(k.impl_path(course.kata_dir))})")
+            print_check(console, k, result, verbose=bool(chosen))
+    if any(r.verdict is not Verdict.PASS for r in results):
+        sys.exit(1)
+
+
+def combined_json(results: list[KataResult]) -> dict[str, Any]:
+    docs = [r.to_exercism() for r in results]
+    status = "pass" if all(d["status"] == "pass" for d in docs) else (
+        "error" if any(d["status"] == "error" for d in docs) else "fail")
+    tests = [{**t, "name": f"{d['kata']}: {t['name']}"} for d in docs for t in d["tests"]]
+    doc: dict[str, Any] = {"version": 3, "status": status}
+    if status == "error":
+        doc["message"] = "; ".join(f"{d['kata']}: {d['message']}" for d in docs if d["status"] == "error")
+    doc.update(tests=tests, katas=docs)
+    return doc
+
+
+@cli.command("hint")
+@click.argument("kata", required=False)
+def hint_cmd(kata: str | None) -> None:
+    """Show the next hint for a kata (default: the current one); one more each time."""
+    chosen = kata_argument(kata)
+    if chosen is None:
+        found = make_course().current()
+        if found is None:
+            raise click.ClickException("Every kata passes: there is nothing left to hint at. Name one, e.g. `kata hint 01`.")
+        chosen = found[0]
+    hint = next_hint(chosen)
+    console = make_console()
+    console.print(f"[bold]Kata {chosen.id}: {chosen.title}[/]")
+    for number, text in enumerate(hint.shown, start=1):
+        style = "bold" if number == hint.number else "dim"
+        console.print(f"[{style}]Hint {number}/{len(chosen.hints)}:[/] {text}")
+    if hint.is_last:
+        console.print("[dim]That is the last hint. Read the first failure of `kata check` closely.[/]")
+    else:
+        console.print(f"[dim]Run `kata hint {chosen.id}` again for the next one.[/]")
+
+
+@cli.command("reset")
+@click.argument("kata")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def reset_cmd(kata: str, yes: bool) -> None:
+    """Restore a kata's pristine stub (your version is backed up first)."""
+    chosen = kata_argument(kata)
+    assert chosen is not None
+    path = display_path(chosen.stub_path)
+    if not yes:
+        try:
+            click.confirm(f"Replace {path} with the original stub? Your version is backed up first.", abort=True)
+        except click.Abort:
+            raise click.ClickException(f"Nothing was reset. To reset without a prompt run `kata reset {chosen.id} --yes`.") from None
+    outcome = reset(chosen)
+    console = make_console()
+    if not outcome.changed:
+        console.print(f"{path} is already the original stub; nothing to do.")
+        return
+    if outcome.backup:
+        console.print(f"Saved your version to {display_path(outcome.backup)}")
+    console.print(f"Restored {path} to the original stub.")
+
+
+@cli.command("watch")
+@grading_options
+def watch_cmd(**options: Any) -> None:
+    """Re-check the current kata each time a file under the kata folder is saved."""
+    from kata_runner.watch import watch
+
+    course = make_course(**options)
+    watch(course, make_console())
+
+
+def main() -> None:
+    try:
+        cli(prog_name="kata")
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""The pure core behind the CLI: course progress, the current kata, hints and resets.
+
+Nothing here prints; every function returns data for the CLI to show.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kata_runner.cache import ResultCache, result_key
+from kata_runner.registry import KATAS_DIR, PACKAGE_DIR, Kata, all_katas
+from kata_runner.results import KataResult, Verdict
+from kata_runner.storage import State, atomic_write_text, backup
+
+PRISTINE_FILE = PACKAGE_DIR / "pristine_stubs.json"
+CACHEABLE = {Verdict.PASS, Verdict.FAIL, Verdict.NOT_STARTED, Verdict.ERROR}
+
+
+@dataclass
+class Course:
+    """Grades katas of one implementation folder, answering from the result cache where it can."""
+
+    kata_dir: Path = KATAS_DIR
+    devices: tuple[str, ...] = ()
+    jobs: int = 1
+    grade_options: object | None = None  # a grader.GradeOptions; kept untyped so this module never imports torch
+    cache: ResultCache = field(default_factory=ResultCache)
+
+    def cached(self, kata: Kata) -> KataResult | None:
+        return self.cache.get(result_key(kata, self.kata_dir, self.devices))
+
+    def grade(
+        self, katas: Sequence[Kata], on_result: Callable[[Kata, KataResult], None] | None = None
+    ) -> list[KataResult]:
+        """Grade afresh (in isolation), store what is worth caching, return results in order."""
+        from kata_runner.grader import GradeOptions, grade_many
+
+        options = self.grade_options or GradeOptions(devices=self.devices)
+        results = grade_many(
+            [(k, self.kata_dir) for k in katas],
+            options,  # type: ignore[arg-type]
+            max_parallel=self.jobs,
+            on_result=(lambda i, r: on_result(katas[i], r)) if on_result else None,
+        )
+        self.cache.put_many(
+            {result_key(k, self.kata_dir, self.devices): r for k, r in zip(katas, results) if r.verdict in CACHEABLE}
+        )
+        return results
+
+    def results(
+        self, katas: Sequence[Kata] | None = None, on_result: Callable[[Kata, KataResult], None] | None = None
+    ) -> list[KataResult]:
+        """Every kata's result: from the cache when nothing changed, graded otherwise."""
+        katas = list(katas or all_katas())
+        known = {k.id: self.cached(k) for k in katas}
+        stale = [k for k in katas if known[k.id] is None]
+        if stale:
+            for kata, result in zip(stale, self.grade(stale, on_result)):
+                known[kata.id] = result
+        return [known[k.id] for k in katas]  # type: ignore[misc]
+
+    def current(self) -> tuple[Kata, KataResult] | None:
+        """The first kata in course order that does not pass (None when all pass)."""
+        for kata in all_katas():
+            result = self.cached(kata) or self.grade([kata])[0]
+            if result.verdict is not Verdict.PASS:
+                return kata, result
+        return None
+
+
+@dataclass(frozen=True)
+class Hint:
+    kata: Kata
+    number: int  # 1-based
+    shown: tuple[str, ...]  # every hint revealed so far, this one last
+
+    @property
+    def is_last(self) -> bool:
+        return self.number == len(self.kata.hints)
+
+
+def next_hint(kata: Kata, state: State | None = None) -> Hint:
+    """Reveal one more hint of `kata` (the last one again once all are shown)."""
+    state = state or State()
+    number = min(state.hints_shown(kata.id) + 1, len(kata.hints))
+    state.set_hints_shown(kata.id, number)
+    return Hint(kata, number, kata.hints[:number])
+
+
+def pristine_stub(kata: Kata) -> str:
+    stubs = json.loads(PRISTINE_FILE.read_text(encoding="utf-8"))
+    return stubs[kata.filename]
+
+
+def snapshot_pristine_stubs() -> Path:
+    """Author tool: record the current katas/ stubs as the pristine copies `kata reset` restores."""
+    stubs = {k.filename: k.stub_path.read_text(encoding="utf-8") for k in all_katas()}
+    atomic_write_text(PRISTINE_FILE, json.dumps(stubs, indent=1, sort_keys=True) + "\n")
+    return PRISTINE_FILE
+
+
+@dataclass(frozen=True)
+class ResetOutcome:
+    path: Path
+    backup: Path | None  # None when the file was missing or already pristine
+    changed: bool
+
+
+def reset(kata: Kata) -> ResetOutcome:
+    """Restore the pristine stub; whatever was there is first copied to .kata/backups/."""
+    path = kata.stub_path
+    pristine = pristine_stub(kata)
+    if path.exists():
+        current = path.read_text(encoding="utf-8", errors="surrogateescape")
+        if current == pristine:
+            return ResetOutcome(path, None, changed=False)
+        saved = backup(path)
+    else:
+        saved = None
+    atomic_write_text(path, pristine)
+    return ResetOutcome(path, saved, changed=True)

@@ -1,0 +1,92 @@
+"""Turns an exception raised by a spec into a message a learner can act on."""
+
+from __future__ import annotations
+
+import linecache
+import traceback
+from pathlib import Path
+
+from kata_runner.asserts import SpecFailure
+from kata_runner.tamper import TamperingDetected
+
+
+class KataLoadError(Exception):
+    """The implementation file could not be imported; the message says what and where."""
+
+
+def _relative(path: str | Path) -> str:
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
+
+
+def _frame_line(filename: str, lineno: int, func: str) -> str:
+    code = linecache.getline(filename, lineno).strip()
+    where = f"{_relative(filename)}:{lineno} in {func}"
+    return f"{where}\n    {code}" if code else where
+
+
+def location_in(tb: traceback.StackSummary, files: list[Path]) -> str | None:
+    """The innermost frame that lies in one of `files`, formatted as `file:line in func` plus its code."""
+    wanted = {str(f.resolve()) for f in files}
+    for frame in reversed(tb):
+        try:
+            resolved = str(Path(frame.filename).resolve())
+        except OSError:
+            continue
+        if resolved in wanted:
+            return _frame_line(frame.filename, frame.lineno or 0, frame.name)
+    return None
+
+
+def explain(exc: BaseException, impl_path: Path, check_path: Path) -> tuple[str, str]:
+    """Return (kind, message): kind is 'assertion', 'not_implemented', 'load', 'tamper', 'memory' or 'exception'."""
+    if isinstance(exc, KataLoadError):
+        return "load", str(exc)
+    if isinstance(exc, TamperingDetected):
+        return "tamper", str(exc)
+    tb = traceback.extract_tb(exc.__traceback__)
+    in_impl = location_in(tb, [impl_path])
+    if isinstance(exc, NotImplementedError):
+        detail = str(exc) or "this part still raises NotImplementedError"
+        where = f"\n  at {in_impl}" if in_impl else ""
+        return "not_implemented", f"Not implemented yet: {detail}{where}"
+    if isinstance(exc, SpecFailure):
+        cause = exc.__cause__
+        origin = location_in(traceback.extract_tb(cause.__traceback__), [impl_path]) if cause else None
+        return "assertion", str(exc) + (f"\n  at {origin}" if origin else "")
+    if isinstance(exc, AssertionError):
+        text = str(exc)
+        # Keep the spec's own sentence; drop pytest's rewritten `assert ...` introspection below it.
+        head, sep, _ = text.partition("\nassert ")
+        message = head.strip() if sep and head.strip() else text.strip()
+        where = f"\n  at {location_in(tb, [check_path])}" if not message else ""
+        return "assertion", (message or "assertion failed") + where
+    is_memory = isinstance(exc, MemoryError) or "can't allocate memory" in str(exc) or "out of memory" in str(exc)
+    first_line = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:500]
+    where = in_impl or location_in(tb, [check_path])
+    message = f"{first_line}\n  at {where}" if where else first_line
+    return ("memory" if is_memory else "exception"), message
+
+
+def describe_import_error(exc: BaseException, impl_path: Path) -> str:
+    """A file:line message for an implementation that fails to import."""
+    rel = _relative(impl_path)
+    if isinstance(exc, SyntaxError):
+        line = (exc.text or "").rstrip("\n")
+        caret = ""
+        if line and exc.offset:
+            stripped = line.lstrip()
+            caret = "\n    " + " " * max(exc.offset - 1 - (len(line) - len(stripped)), 0) + "^"
+            line = stripped
+        return f"{rel}:{exc.lineno}: {type(exc).__name__}: {exc.msg}" + (f"\n    {line}{caret}" if line else "")
+    if isinstance(exc, SystemExit):
+        return f"{rel} called sys.exit({exc.code!r}) while being imported; an implementation must not end the process."
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = location_in(tb, [impl_path])
+    head = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+    if where:
+        return f"{where.splitlines()[0]}: {head}" + ("\n" + "\n".join(where.splitlines()[1:]) if "\n" in where else "")
+    return f"{rel}: importing it raised {head}"

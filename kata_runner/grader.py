@@ -1,0 +1,206 @@
+"""Grades katas: runs a kata's checks against one implementation folder, each (folder, kata) pair in
+its own forked child with limits, and turns what happened into exactly one verdict."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from kata_runner import defaults
+from kata_runner.isolation import CAN_FORK, ChildOutcome, Limits, run_isolated
+from kata_runner.registry import PROJECT_ROOT, Kata
+from kata_runner.results import KataResult, SpecResult, SpecStatus, Verdict
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    devices: tuple[str, ...] = ()  # empty: every available device
+    spec_timeout: float = defaults.SPEC_TIMEOUT
+    limits: Limits = field(default_factory=lambda: Limits(defaults.KATA_WALL_SECONDS, defaults.MEMORY_MB * 2**20))
+    isolate: bool = CAN_FORK
+
+
+def warm_up() -> None:
+    """Import torch, pytest and the plugin once in this process, so forked children start warm."""
+    import pytest  # noqa: F401
+    import pytest_timeout  # noqa: F401
+
+    import kata_runner.plugin  # noqa: F401
+
+
+def _pytest_args(kata: Kata, kata_dir: Path, report: Path, options: GradeOptions) -> list[str]:
+    args = [
+        str(kata.check_path),
+        f"--rootdir={PROJECT_ROOT}",
+        "-c", str(PROJECT_ROOT / "pyproject.toml"),
+        "-p", "pytest_timeout",
+        "-p", "no:cacheprovider",
+        "-o", "addopts=",
+        "-q", "--no-header", "-p", "no:warnings",
+        f"--kata-dir={kata_dir}",
+        f"--kata-report={report}",
+        f"--spec-timeout={options.spec_timeout}",
+    ]
+    for device in options.devices:
+        args.append(f"--device={device}")
+    return args
+
+
+def _run_pytest(kata: Kata, kata_dir: Path, report: Path, options: GradeOptions) -> int:
+    import pytest
+
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return int(pytest.main(_pytest_args(kata, kata_dir, report, options)))
+
+
+def _run_in_process(kata: Kata, kata_dir: Path, report: Path, options: GradeOptions) -> ChildOutcome:
+    import kata_runner.plugin as plugin
+
+    plugin._loaded.clear()
+    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    started = time.monotonic()
+    try:
+        code = _run_pytest(kata, kata_dir, report, options)
+    finally:
+        if autoload is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+    return ChildOutcome(exit_code=code, duration=time.monotonic() - started)
+
+
+def _read_events(report: Path) -> list[dict[str, Any]]:
+    events = []
+    try:
+        text = report.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return events
+    for line in text.splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut short by a kill
+    return events
+
+
+def _spec(event: dict[str, Any]) -> SpecResult:
+    return SpecResult(
+        nodeid=event["nodeid"],
+        name=event["name"],
+        doc=event.get("doc", ""),
+        device=event.get("device"),
+        status=SpecStatus(event["status"]),
+        kind=event.get("kind"),
+        message=event.get("message", ""),
+        output=event.get("output", ""),
+        test_code=event.get("test_code", ""),
+        duration=float(event.get("duration", 0.0)),
+    )
+
+
+def _spec_title(nodeid: str) -> str:
+    name = nodeid.split("::")[-1].removeprefix("test_")
+    base, _, device = name.partition("[")
+    return base.replace("_", " ") + (f" [{device}" if device else "")
+
+
+def judge(kata: Kata, kata_dir: Path, events: list[dict[str, Any]], outcome: ChildOutcome, limits: Limits) -> KataResult:
+    """Exactly one verdict from the report events and how the child ended."""
+    specs = [_spec(e) for e in events if e.get("event") == "result"]
+    collected = next((e["nodeids"] for e in events if e.get("event") == "collected"), None)
+    collect_errors = [e for e in events if e.get("event") == "collect_error"]
+    finished = {s.nodeid for s in specs}
+    running = [e["nodeid"] for e in events if e.get("event") == "start" and e["nodeid"] not in finished]
+    last = f" while running '{_spec_title(running[-1])}'" if running else ""
+    done = any(e.get("event") == "done" for e in events)
+    result = KataResult(kata.id, kata.name, str(kata_dir), Verdict.ERROR, specs=specs,
+                        duration=outcome.duration, output=outcome.output)
+
+    def verdict(v: Verdict, message: str) -> KataResult:
+        return replace(result, verdict=v, message=message)
+
+    if outcome.timed_out:
+        return verdict(Verdict.TIMEOUT, f"stopped after the {limits.wall_seconds:g} s limit{last}: "
+                       "look for a loop that never ends, or a sleep, in your code.")
+    if outcome.memory_exceeded:
+        return verdict(Verdict.MEMORY, f"memory limit exceeded ({(limits.memory_bytes or 0) // 2**20} MB){last}.")
+    if outcome.signal is not None:
+        return verdict(Verdict.CRASHED, f"the process crashed with {outcome.signal_name}{last}.")
+    load_errors = [s for s in specs if s.kind == "load"]
+    if load_errors:
+        message = load_errors[0].message
+        if "does not exist" in message:
+            return verdict(Verdict.NOT_STARTED, message)
+        return verdict(Verdict.ERROR, f"could not import your code: {message}")
+    tampered = [s for s in specs if s.kind == "tamper"]
+    if tampered:
+        return verdict(Verdict.ERROR, tampered[0].message)
+    memory = [s for s in specs if s.kind == "memory"]
+    if memory:
+        return verdict(Verdict.MEMORY, f"memory limit exceeded in '{memory[0].title}': {memory[0].message}")
+    if collect_errors:
+        return verdict(Verdict.ERROR, f"the checks could not be collected:\n{collect_errors[0]['message']}")
+    if collected is None or not done or len(finished) < len(collected):
+        ran = f"{len(finished)} of {len(collected)} specs" if collected else "no spec"
+        how = f"exit code {outcome.exit_code}"
+        return verdict(Verdict.ERROR, f"the process ended early ({how}) after {ran} reported{last}: "
+                       "an implementation must not call sys.exit or os._exit.")
+    graded = result.graded
+    if not graded:
+        return verdict(Verdict.ERROR, "no spec ran on the selected devices: " +
+                       (specs[0].message if specs else "the kata has no specs"))
+    failures = [s for s in graded if s.status is not SpecStatus.PASS]
+    if not failures:
+        if outcome.exit_code not in (0, None):
+            return verdict(Verdict.ERROR, f"every spec passed but pytest exited with code {outcome.exit_code}.")
+        return verdict(Verdict.PASS, "")
+    if len(failures) == len(graded) and all(s.kind == "not_implemented" for s in failures):
+        return verdict(Verdict.NOT_STARTED, "every spec still meets NotImplementedError: start with the first TODO.")
+    return verdict(Verdict.FAIL, f"{result.passed_count} of {len(graded)} specs pass.")
+
+
+def grade_many(
+    jobs: Sequence[tuple[Kata, Path]],
+    options: GradeOptions = GradeOptions(),
+    max_parallel: int = 1,
+    on_result: Callable[[int, KataResult], None] | None = None,
+) -> list[KataResult]:
+    """Grade each (kata, implementation folder) pair, in isolation unless options.isolate is False."""
+    warm_up()
+    with tempfile.TemporaryDirectory(prefix="kata-") as tmp:
+        reports = [Path(tmp) / f"{i}.jsonl" for i in range(len(jobs))]
+        results: list[KataResult | None] = [None] * len(jobs)
+
+        def collect(index: int, outcome: ChildOutcome) -> None:
+            kata, kata_dir = jobs[index]
+            results[index] = judge(kata, kata_dir, _read_events(reports[index]), outcome, options.limits)
+            if on_result:
+                on_result(index, results[index])  # type: ignore[arg-type]
+
+        if options.isolate:
+            limits = options.limits
+            if "cuda" in (options.devices or _devices()):
+                limits = replace(limits, cap_address_space=False)
+            targets = [
+                (lambda k=kata, d=kata_dir, r=report: _run_pytest(k, d, r, options))
+                for (kata, kata_dir), report in zip(jobs, reports)
+            ]
+            run_isolated(targets, limits, max_parallel, collect)
+        else:
+            for index, (kata, kata_dir) in enumerate(jobs):
+                collect(index, _run_in_process(kata, kata_dir, reports[index], options))
+    return [r for r in results if r is not None]
+
+
+def _devices() -> tuple[str, ...]:
+    from kata_runner.plugin import available_devices
+
+    return available_devices()
+
+
+def grade(kata: Kata, kata_dir: Path, options: GradeOptions = GradeOptions()) -> KataResult:
+    return grade_many([(kata, kata_dir)], options)[0]

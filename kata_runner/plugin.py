@@ -1,0 +1,243 @@
+"""The pytest plugin behind every check: options, the `device` and `kata` fixtures, seeding,
+per-spec timeouts, tamper detection and the machine-readable report the grader reads.
+
+All of the project's pytest hooks live in this module. `conftest.py` at the project root registers
+it, so a plain `pytest checks/` from any IDE uses it too.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import json
+import os
+import random
+import sys
+import time
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+# Before torch is imported anywhere: lets torch.cuda.is_available() ask NVML instead of initialising
+# CUDA, so that processes forked from this one can still use the GPU.
+os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
+
+import torch  # noqa: E402
+
+from kata_runner import defaults, tamper  # noqa: E402  (tamper snapshots torch before any learner code runs)
+from kata_runner.failures import KataLoadError, describe_import_error, explain  # noqa: E402
+from kata_runner.registry import KATAS_DIR, Kata, kata_for_check_file  # noqa: E402
+
+DEFAULT_SPEC_TIMEOUT = defaults.SPEC_TIMEOUT
+NO_CUDA_REASON = "CUDA is not available on this machine (torch.cuda.is_available() is False)"
+
+HELP = {
+    "kata_dir": "folder the implementations are loaded from (default: katas/, or $KATA_DIR).",
+    "device": "run the specs on this device only: cpu or cuda (repeatable; default: every device).",
+    "spec_timeout": f"seconds one spec may run before it fails as a timeout (default {DEFAULT_SPEC_TIMEOUT:g}).",
+    "kata_report": "write one JSON line per spec result to this file (used by the kata grader).",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kata", "torch-katas")
+    group.addoption("--kata-dir", default=None, help=HELP["kata_dir"])
+    group.addoption("--device", action="append", choices=["cpu", "cuda"], default=None, help=HELP["device"])
+    group.addoption("--spec-timeout", type=float, default=DEFAULT_SPEC_TIMEOUT, help=HELP["spec_timeout"])
+    group.addoption("--kata-report", default=None, help=HELP["kata_report"])
+
+
+@cache
+def available_devices() -> tuple[str, ...]:
+    """cpu always; cuda when torch can see a GPU. Computed once per process."""
+    return ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
+
+
+def kata_dir(config: pytest.Config) -> Path:
+    chosen = config.getoption("kata_dir") or os.environ.get("KATA_DIR")
+    return Path(chosen).resolve() if chosen else KATAS_DIR
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "timeout: per-spec time limit (pytest-timeout)")
+    report = config.getoption("kata_report")
+    if report:
+        config.pluginmanager.register(ReportWriter(Path(report), kata_dir(config)), "kata-report-writer")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"kata dir: {kata_dir(config)}; devices: {', '.join(available_devices())}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "device" not in metafunc.fixturenames:
+        return
+    wanted = metafunc.config.getoption("device") or ["cpu", "cuda"]
+    params = []
+    for name in ("cpu", "cuda"):
+        if name not in wanted:
+            continue
+        if name in available_devices():
+            params.append(pytest.param(name, id=name))
+        else:
+            params.append(pytest.param(name, id=name, marks=pytest.mark.skip(reason=NO_CUDA_REASON)))
+    metafunc.parametrize("device", params, indirect=True)
+
+
+@pytest.fixture
+def device(request: pytest.FixtureRequest) -> torch.device:
+    """The device a spec runs on: torch.device('cpu') or torch.device('cuda')."""
+    return torch.device(request.param)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    seconds = config.getoption("spec_timeout")
+    for item in items:
+        if kata_for_check_file(item.path) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(seconds))
+
+
+@pytest.fixture(autouse=True)
+def _kata_fresh_state() -> Any:
+    """Every spec starts from the same seed and torch defaults, and fails if torch was patched."""
+    torch.manual_seed(0)
+    random.seed(0)
+    torch.set_default_dtype(torch.float32)
+    with torch.enable_grad():
+        yield
+    tamper.check()
+
+
+_loaded: dict[Path, ModuleType | KataLoadError] = {}
+
+
+def load_implementation(path: Path) -> ModuleType:
+    """Import the implementation at `path` (once per process); raise KataLoadError with file:line."""
+    path = path.resolve()
+    if path not in _loaded:
+        _loaded[path] = _import(path)
+    result = _loaded[path]
+    if isinstance(result, KataLoadError):
+        raise result
+    return result
+
+
+def _import(path: Path) -> ModuleType | KataLoadError:
+    if not path.exists():
+        return KataLoadError(f"{path} does not exist: create it (or run `kata reset`) before checking this kata.")
+    name = f"kata_impl_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        return KataLoadError(f"{path} cannot be imported as a Python module.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except (Exception, SystemExit) as exc:
+        sys.modules.pop(name, None)
+        return KataLoadError(describe_import_error(exc, path))
+    return module
+
+
+@pytest.fixture(scope="module")
+def kata(request: pytest.FixtureRequest) -> ModuleType:
+    """The learner's implementation of this check file's kata, loaded by path from --kata-dir."""
+    entry = kata_for_check_file(request.path)
+    if entry is None:
+        pytest.fail(f"{request.path.name} is not a registered kata check (see kata_runner/katas.toml).")
+    return load_implementation(entry.impl_path(kata_dir(request.config)))
+
+
+def _sentence(item: pytest.Item) -> str:
+    base = getattr(item, "originalname", item.name)
+    return base.removeprefix("test_").replace("_", " ")
+
+
+def _docline(item: pytest.Item) -> str:
+    doc = inspect.getdoc(getattr(item, "function", None)) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def _test_code(item: pytest.Item) -> str:
+    try:
+        return inspect.getsource(item.function)  # type: ignore[attr-defined]
+    except (OSError, TypeError, AttributeError):
+        return ""
+
+
+MAX_OUTPUT = 500
+
+
+class ReportWriter:
+    """Streams one JSON line per event to a file, flushed at once, so a crash loses nothing."""
+
+    def __init__(self, path: Path, impl_dir: Path) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self.impl_dir = impl_dir
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def emit(self, **event: Any) -> None:
+        os.write(self.fd, (json.dumps(event) + "\n").encode())
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.emit(event="collect_error", nodeid=report.nodeid, message=str(report.longrepr)[-2000:])
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.emit(event="collected", nodeids=[item.nodeid for item in session.items])
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.emit(event="start", nodeid=nodeid, time=time.time())
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        record = self.records.setdefault(item.nodeid, self._new_record(item))
+        record["duration"] += report.duration
+        if report.skipped and record["status"] == "pass":
+            record["status"] = "skip"
+            longrepr = report.longrepr
+            record["message"] = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        elif report.failed and record["status"] in ("pass", "skip"):
+            record["status"] = "fail" if report.when == "call" else "error"
+            exc = call.excinfo.value if call.excinfo else None
+            if exc is not None:
+                kata_entry: Kata | None = kata_for_check_file(item.path)
+                impl = kata_entry.impl_path(self.impl_dir) if kata_entry else item.path
+                record["kind"], record["message"] = explain(exc, impl, item.path)
+                if record["kind"] == "load":
+                    record["status"] = "error"
+            else:
+                record["message"] = str(report.longrepr)[-2000:]
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            output = (report.capstdout + report.capstderr).strip()
+            record["output"] = output[:MAX_OUTPUT] + ("\n... output truncated" if len(output) > MAX_OUTPUT else "")
+
+    def _new_record(self, item: pytest.Item) -> dict[str, Any]:
+        callspec = getattr(item, "callspec", None)
+        return {
+            "event": "result",
+            "nodeid": item.nodeid,
+            "name": _sentence(item),
+            "doc": _docline(item),
+            "device": callspec.params.get("device") if callspec else None,
+            "status": "pass",
+            "kind": None,
+            "message": "",
+            "output": "",
+            "test_code": _test_code(item),
+            "duration": 0.0,
+        }
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        record = self.records.pop(nodeid, None)
+        if record is not None:
+            self.emit(**record)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.emit(event="done", exitstatus=int(exitstatus))
+        os.close(self.fd)

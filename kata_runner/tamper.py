@@ -1,0 +1,63 @@
+"""Detects an implementation that patches torch so that wrong answers compare equal.
+
+A snapshot of torch's public namespaces is taken when this module is first imported, which the
+harness does before any learner code runs. Afterwards `changes()` names every attribute that was
+replaced, deleted or (on a class) newly shadowed.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import torch
+import torch.nn.functional
+import torch.testing
+
+_MODULES = {
+    "torch": torch,
+    "torch.nn.functional": torch.nn.functional,
+    "torch.testing": torch.testing,
+}
+_CLASSES = {
+    "torch.Tensor": torch.Tensor,
+    "torch._C.TensorBase": torch._C.TensorBase,
+    "torch.nn.Module": torch.nn.Module,
+    "torch.nn.Parameter": torch.nn.Parameter,
+}
+
+
+def _snapshot() -> dict[str, MappingProxyType]:
+    namespaces = {**_MODULES, **_CLASSES}
+    return {name: MappingProxyType(dict(vars(ns))) for name, ns in namespaces.items()}
+
+
+_SNAPSHOT = _snapshot()
+
+
+def changes() -> list[str]:
+    """Qualified names of torch attributes that differ from the snapshot."""
+    found = []
+    for name, ns in {**_MODULES, **_CLASSES}.items():
+        before, now = _SNAPSHOT[name], vars(ns)
+        for key, value in before.items():
+            if now.get(key, _MISSING) is not value:
+                found.append(f"{name}.{key}")
+        if name in _CLASSES:
+            found.extend(f"{name}.{key}" for key in now.keys() - before.keys())
+    return sorted(found)
+
+
+_MISSING = object()
+
+
+class TamperingDetected(AssertionError):
+    """Raised when the implementation replaced part of torch."""
+
+
+def check() -> None:
+    changed = changes()
+    if changed:
+        raise TamperingDetected(
+            "the implementation replaced part of torch: " + ", ".join(changed[:8])
+            + ". Graders compare results with torch itself, so patching torch is not allowed."
+        )

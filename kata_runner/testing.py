@@ -1,0 +1,23 @@
+"""Support for the project's own tests: mistaken and alternative implementations are small variants
+of the reference solution, and load it through `solution()`."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from types import ModuleType
+
+from kata_runner.registry import SOLUTIONS_DIR, find_kata
+
+
+def solution(kata_id: str) -> ModuleType:
+    """The reference solution module of a kata, imported by path (once per process)."""
+    kata = find_kata(kata_id)
+    name = f"kata_solution_{kata.name}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, kata.impl_path(SOLUTIONS_DIR))
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
