@@ -8,7 +8,7 @@ so an implementation that patches torch cannot change how results are compared.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 from torch import nn
@@ -28,7 +28,7 @@ class SpecFailure(AssertionError):
     """A spec's verdict: the message is written for the learner."""
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     raise SpecFailure(message)
 
 
@@ -118,9 +118,10 @@ def assert_no_history(actual: Any, what: str, *, why: str = "") -> None:
     """The tensor must not be part of an autograd graph (no grad_fn, no requires_grad)."""
     actual = assert_tensor(actual, what)
     if actual.grad_fn is not None or actual.requires_grad:
+        grad_fn = type(actual.grad_fn).__name__ if actual.grad_fn else None
         fail(
-            f"{what} carries autograd history (grad_fn={type(actual.grad_fn).__name__ if actual.grad_fn else None}, "
-            f"requires_grad={actual.requires_grad}). Detach it or compute it under torch.no_grad().{' ' + why if why else ''}"
+            f"{what} carries autograd history (grad_fn={grad_fn}, requires_grad={actual.requires_grad}). "
+            f"Detach it or compute it under torch.no_grad().{' ' + why if why else ''}"
         )
 
 
@@ -154,7 +155,10 @@ def assert_buffer(module: nn.Module, name: str, *, why: str = "") -> torch.Tenso
             f"state_dict() and does not move with .to(device). Use self.register_buffer('{name}', ...)."
             f"{' ' + why if why else ''}"
         )
-    return module._buffers[name]
+    buffer = module._buffers[name]
+    if buffer is None:
+        fail(f"{type(module).__name__}.{name} is registered as a buffer, but holds None instead of a tensor.")
+    return buffer
 
 
 def assert_keys(actual: Any, expected: Sequence[str], what: str, *, why: str = "") -> None:
@@ -169,6 +173,44 @@ def assert_keys(actual: Any, expected: Sequence[str], what: str, *, why: str = "
         if extra:
             parts.append(f"unexpected {extra}")
         fail(f"{what} should be exactly {want}: {'; '.join(parts) or f'got {got}'}.{' ' + why if why else ''}")
+
+
+def assert_gradients_match_finite_differences(
+    fn: Any, inputs: Sequence[torch.Tensor], what: str, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3
+) -> None:
+    """A gradcheck in float64: every input's analytical Jacobian must match central differences.
+
+    Written with scalar backward passes (no grad_outputs), which keeps it light: torch.autograd.gradcheck
+    pulls in sympy on first use, 0.7 s that would dominate a kata's whole check time.
+    """
+    inputs = [t.detach().to(_float64).requires_grad_(True) for t in inputs]
+    out = fn(*inputs)
+    flat_out = out.reshape(-1)
+    analytical = [torch.zeros(flat_out.numel(), t.numel(), dtype=_float64) for t in inputs]
+    for row in range(flat_out.numel()):
+        grads = torch.autograd.grad(flat_out[row], inputs, retain_graph=True, allow_unused=True)
+        for jac, grad in zip(analytical, grads):
+            if grad is not None:
+                jac[row] = grad.reshape(-1).cpu()
+    with torch.no_grad():
+        for index, (tensor, jac) in enumerate(zip(inputs, analytical)):
+            flat = tensor.view(-1)
+            numerical = torch.zeros_like(jac)
+            for col in range(flat.numel()):
+                original = float(flat[col])
+                flat[col] = original + eps
+                plus = fn(*inputs).reshape(-1).cpu()
+                flat[col] = original - eps
+                minus = fn(*inputs).reshape(-1).cpu()
+                flat[col] = original
+                numerical[:, col] = (plus - minus) / (2 * eps)
+            if not _allclose(jac, numerical, atol=atol, rtol=rtol):
+                error = float(_abs(_sub(jac, numerical)).max())
+                fail(
+                    f"{what}: the gradient with respect to input {index} (shape {tuple(tensor.shape)}) does not match "
+                    f"finite differences (largest difference {error:.3g}): backward does not compute the derivative "
+                    "of forward."
+                )
 
 
 def attempt(fn: Any, *args: Any, doing: str, why: str = "", **kwargs: Any) -> Any:

@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 
 from kata_runner import __version__
-from kata_runner.registry import PACKAGE_DIR, PROJECT_ROOT, STATE_DIR, Kata
+from kata_runner.registry import PACKAGE_DIR, PROJECT_ROOT, Kata, state_dir
 from kata_runner.results import KataResult
 from kata_runner.storage import read_json, write_json
 
@@ -47,8 +47,8 @@ def result_key(kata: Kata, kata_dir: Path, devices: Iterable[str]) -> str:
 
 
 class ResultCache:
-    def __init__(self, directory: Path = STATE_DIR) -> None:
-        self.path = directory / "results.json"
+    def __init__(self, directory: Path | None = None) -> None:
+        self.path = (directory or state_dir()) / "results.json"
 
     def get(self, key: str) -> KataResult | None:
         entry = read_json(self.path).get(key)

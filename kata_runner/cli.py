@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from kata_runner import defaults
 from kata_runner.course import Course, next_hint, reset
@@ -45,15 +46,17 @@ def _kata_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def grading_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--kata-dir/--solutions, --device, -j and the limits, shared by every grading command."""
-    for decorator in reversed([
-        _kata_dir_option,
-        click.option("--device", "devices", multiple=True, type=click.Choice(["cpu", "cuda"]), help=HELP["device"]),
-        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help=HELP["jobs"]),
-        click.option("--time-limit", type=click.FloatRange(min=0.5), default=None, help=HELP["time_limit"]),
-        click.option("--spec-timeout", type=click.FloatRange(min=0.1), default=None, help=HELP["spec_timeout"]),
-        click.option("--memory-mb", type=click.IntRange(min=64), default=None, help=HELP["memory"]),
-        click.option("--in-process", is_flag=True, help=HELP["in_process"]),
-    ]):
+    for decorator in reversed(
+        [
+            _kata_dir_option,
+            click.option("--device", "devices", multiple=True, type=click.Choice(["cpu", "cuda"]), help=HELP["device"]),
+            click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help=HELP["jobs"]),
+            click.option("--time-limit", type=click.FloatRange(min=0.5), default=None, help=HELP["time_limit"]),
+            click.option("--spec-timeout", type=click.FloatRange(min=0.1), default=None, help=HELP["spec_timeout"]),
+            click.option("--memory-mb", type=click.IntRange(min=64), default=None, help=HELP["memory"]),
+            click.option("--in-process", is_flag=True, help=HELP["in_process"]),
+        ]
+    ):
         f = decorator(f)
     return f
 
@@ -63,7 +66,9 @@ def resolve_kata_dir(kata_dir: Path | None, solutions: bool) -> Path:
         raise click.ClickException("Give either --kata-dir or --solutions, not both.")
     chosen = SOLUTIONS_DIR if solutions else (kata_dir or KATAS_DIR)
     if not chosen.is_dir():
-        raise click.ClickException(f"The folder {chosen} does not exist: pass --kata-dir with a folder of NN_slug.py files.")
+        raise click.ClickException(
+            f"The folder {chosen} does not exist: pass --kata-dir with a folder of NN_slug.py files."
+        )
     return chosen.resolve()
 
 
@@ -166,8 +171,11 @@ def check_cmd(kata: str | None, as_json: bool, **options: Any) -> None:
 
 def combined_json(results: list[KataResult]) -> dict[str, Any]:
     docs = [r.to_exercism() for r in results]
-    status = "pass" if all(d["status"] == "pass" for d in docs) else (
-        "error" if any(d["status"] == "error" for d in docs) else "fail")
+    status = (
+        "pass"
+        if all(d["status"] == "pass" for d in docs)
+        else ("error" if any(d["status"] == "error" for d in docs) else "fail")
+    )
     tests = [{**t, "name": f"{d['kata']}: {t['name']}"} for d in docs for t in d["tests"]]
     doc: dict[str, Any] = {"version": 3, "status": status}
     if status == "error":
@@ -184,7 +192,9 @@ def hint_cmd(kata: str | None) -> None:
     if chosen is None:
         found = make_course().current()
         if found is None:
-            raise click.ClickException("Every kata passes: there is nothing left to hint at. Name one, e.g. `kata hint 01`.")
+            raise click.ClickException(
+                "Every kata passes: there is nothing left to hint at. Name one, e.g. `kata hint 01`."
+            )
         chosen = found[0]
     hint = next_hint(chosen)
     console = make_console()
@@ -201,17 +211,23 @@ def hint_cmd(kata: str | None) -> None:
 @cli.command("reset")
 @click.argument("kata")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-def reset_cmd(kata: str, yes: bool) -> None:
+@click.option("--kata-dir", type=click.Path(file_okay=False, path_type=Path), envvar="KATA_DIR", help=HELP["kata_dir"])
+def reset_cmd(kata: str, yes: bool, kata_dir: Path | None) -> None:
     """Restore a kata's pristine stub (your version is backed up first)."""
     chosen = kata_argument(kata)
     assert chosen is not None
-    path = display_path(chosen.stub_path)
+    directory = resolve_kata_dir(kata_dir, solutions=False)
+    if directory == SOLUTIONS_DIR.resolve():
+        raise click.ClickException("reset restores stubs; it never overwrites the reference solutions.")
+    path = display_path(chosen.impl_path(directory))
     if not yes:
         try:
             click.confirm(f"Replace {path} with the original stub? Your version is backed up first.", abort=True)
         except click.Abort:
-            raise click.ClickException(f"Nothing was reset. To reset without a prompt run `kata reset {chosen.id} --yes`.") from None
-    outcome = reset(chosen)
+            raise click.ClickException(
+                f"Nothing was reset. To reset without a prompt run `kata reset {chosen.id} --yes`."
+            ) from None
+    outcome = reset(chosen, directory)
     console = make_console()
     if not outcome.changed:
         console.print(f"{path} is already the original stub; nothing to do.")
@@ -229,6 +245,61 @@ def watch_cmd(**options: Any) -> None:
 
     course = make_course(**options)
     watch(course, make_console())
+
+
+@cli.command("verify")
+@click.option(
+    "--kata-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of solutions to verify (default: solutions/).",
+)
+@click.option("--device", "devices", multiple=True, type=click.Choice(["cpu", "cuda"]), help=HELP["device"])
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help=HELP["jobs"])
+@click.option(
+    "--refresh-stubs", is_flag=True, help="Record the current katas/ stubs as the copies `kata reset` restores."
+)
+def verify_cmd(kata_dir: Path | None, devices: tuple[str, ...], jobs: int | None, refresh_stubs: bool) -> None:
+    """Author check: every solution passes, every stub is "not started", every kata is complete."""
+    from kata_runner.course import snapshot_pristine_stubs
+    from kata_runner.verify import verify
+
+    console = make_console()
+    if refresh_stubs:
+        console.print(f"Recorded the stubs in {display_path(snapshot_pristine_stubs())}")
+    solutions = resolve_kata_dir(kata_dir, solutions=kata_dir is None)
+    rows = verify(solutions, tuple(dict.fromkeys(devices)), jobs or os.cpu_count() or 1)
+    for row in rows:
+        solution = row.solution.verdict.label if row.solution else "-"
+        stub = row.stub.verdict.label if row.stub else "-"
+        mark = "[green]ok[/]" if row.ok else "[red]PROBLEM[/]"
+        console.print(f"{mark:>18} {row.kata.name:<24} solution: {solution:<12} stub: {stub}")
+        for problem in row.problems:
+            console.print(f"                   - {escape(problem)}")
+    bad = [row for row in rows if not row.ok]
+    if bad:
+        raise click.ClickException(f"{len(bad)} of {len(rows)} katas have problems (listed above).")
+    console.print(f"[green]All {len(rows)} katas verified[/] against {display_path(solutions)}.")
+
+
+@cli.command("selftest", hidden=True)
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def selftest_cmd(pytest_args: tuple[str, ...]) -> None:
+    """Run the project's own checks: ruff, mypy, then the test suite (extra arguments go to pytest)."""
+    import subprocess
+
+    from kata_runner.registry import PROJECT_ROOT
+
+    steps = [
+        [sys.executable, "-m", "ruff", "check", "."],
+        [sys.executable, "-m", "mypy"],
+        [sys.executable, "-m", "pytest", *(pytest_args or ["tests", "-q", "-n", "auto"])],
+    ]
+    for step in steps:
+        click.echo(f"$ {' '.join(step[1:] if step[0] == sys.executable else step)}", err=True)
+        code = subprocess.call(step, cwd=PROJECT_ROOT)
+        if code != 0:
+            raise SystemExit(code)
 
 
 def main() -> None:

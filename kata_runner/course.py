@@ -109,9 +109,9 @@ class ResetOutcome:
     changed: bool
 
 
-def reset(kata: Kata) -> ResetOutcome:
+def reset(kata: Kata, kata_dir: Path = KATAS_DIR) -> ResetOutcome:
     """Restore the pristine stub; whatever was there is first copied to .kata/backups/."""
-    path = kata.stub_path
+    path = kata.impl_path(kata_dir)
     pristine = pristine_stub(kata)
     if path.exists():
         current = path.read_text(encoding="utf-8", errors="surrogateescape")

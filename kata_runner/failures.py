@@ -28,8 +28,8 @@ def _frame_line(filename: str, lineno: int, func: str) -> str:
     return f"{where}\n    {code}" if code else where
 
 
-def location_in(tb: traceback.StackSummary, files: list[Path]) -> str | None:
-    """The innermost frame that lies in one of `files`, formatted as `file:line in func` plus its code."""
+def frame_in(tb: traceback.StackSummary, files: list[Path]) -> traceback.FrameSummary | None:
+    """The innermost frame that lies in one of `files`."""
     wanted = {str(f.resolve()) for f in files}
     for frame in reversed(tb):
         try:
@@ -37,8 +37,24 @@ def location_in(tb: traceback.StackSummary, files: list[Path]) -> str | None:
         except OSError:
             continue
         if resolved in wanted:
-            return _frame_line(frame.filename, frame.lineno or 0, frame.name)
+            return frame
     return None
+
+
+def location_in(tb: traceback.StackSummary, files: list[Path]) -> str | None:
+    """The innermost frame in one of `files`, formatted as `file:line in func` plus its code."""
+    frame = frame_in(tb, files)
+    return _frame_line(frame.filename, frame.lineno or 0, frame.name) if frame else None
+
+
+def is_memory_error(exc: BaseException | None) -> bool:
+    """MemoryError, or torch's allocator failing (what an address-space cap turns a runaway allocation into)."""
+    while exc is not None:
+        text = str(exc)
+        if isinstance(exc, MemoryError) or "can't allocate memory" in text or "out of memory" in text:
+            return True
+        exc = exc.__cause__
+    return False
 
 
 def explain(exc: BaseException, impl_path: Path, check_path: Path) -> tuple[str, str]:
@@ -53,6 +69,8 @@ def explain(exc: BaseException, impl_path: Path, check_path: Path) -> tuple[str,
         detail = str(exc) or "this part still raises NotImplementedError"
         where = f"\n  at {in_impl}" if in_impl else ""
         return "not_implemented", f"Not implemented yet: {detail}{where}"
+    if is_memory_error(exc):
+        return "memory", f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
     if isinstance(exc, SpecFailure):
         cause = exc.__cause__
         origin = location_in(traceback.extract_tb(cause.__traceback__), [impl_path]) if cause else None
@@ -64,11 +82,9 @@ def explain(exc: BaseException, impl_path: Path, check_path: Path) -> tuple[str,
         message = head.strip() if sep and head.strip() else text.strip()
         where = f"\n  at {location_in(tb, [check_path])}" if not message else ""
         return "assertion", (message or "assertion failed") + where
-    is_memory = isinstance(exc, MemoryError) or "can't allocate memory" in str(exc) or "out of memory" in str(exc)
     first_line = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:500]
-    where = in_impl or location_in(tb, [check_path])
-    message = f"{first_line}\n  at {where}" if where else first_line
-    return ("memory" if is_memory else "exception"), message
+    origin = in_impl or location_in(tb, [check_path])
+    return "exception", (f"{first_line}\n  at {origin}" if origin else first_line)
 
 
 def describe_import_error(exc: BaseException, impl_path: Path) -> str:
@@ -84,9 +100,9 @@ def describe_import_error(exc: BaseException, impl_path: Path) -> str:
         return f"{rel}:{exc.lineno}: {type(exc).__name__}: {exc.msg}" + (f"\n    {line}{caret}" if line else "")
     if isinstance(exc, SystemExit):
         return f"{rel} called sys.exit({exc.code!r}) while being imported; an implementation must not end the process."
-    tb = traceback.extract_tb(exc.__traceback__)
-    where = location_in(tb, [impl_path])
+    frame = frame_in(traceback.extract_tb(exc.__traceback__), [impl_path])
     head = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-    if where:
-        return f"{where.splitlines()[0]}: {head}" + ("\n" + "\n".join(where.splitlines()[1:]) if "\n" in where else "")
-    return f"{rel}: importing it raised {head}"
+    if frame is None:
+        return f"{rel}: importing it raised {head}"
+    code = linecache.getline(frame.filename, frame.lineno or 0).strip()
+    return f"{rel}:{frame.lineno}: {head}" + (f"\n    {code}" if code else "")

@@ -38,11 +38,18 @@ def _pytest_args(kata: Kata, kata_dir: Path, report: Path, options: GradeOptions
     args = [
         str(kata.check_path),
         f"--rootdir={PROJECT_ROOT}",
-        "-c", str(PROJECT_ROOT / "pyproject.toml"),
-        "-p", "pytest_timeout",
-        "-p", "no:cacheprovider",
-        "-o", "addopts=",
-        "-q", "--no-header", "-p", "no:warnings",
+        "-c",
+        str(PROJECT_ROOT / "pyproject.toml"),
+        "-p",
+        "pytest_timeout",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "addopts=",
+        "-q",
+        "--no-header",
+        "-p",
+        "no:warnings",
         f"--kata-dir={kata_dir}",
         f"--kata-report={report}",
         f"--spec-timeout={options.spec_timeout}",
@@ -74,7 +81,7 @@ def _run_in_process(kata: Kata, kata_dir: Path, report: Path, options: GradeOpti
 
 
 def _read_events(report: Path) -> list[dict[str, Any]]:
-    events = []
+    events: list[dict[str, Any]] = []
     try:
         text = report.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -108,7 +115,9 @@ def _spec_title(nodeid: str) -> str:
     return base.replace("_", " ") + (f" [{device}" if device else "")
 
 
-def judge(kata: Kata, kata_dir: Path, events: list[dict[str, Any]], outcome: ChildOutcome, limits: Limits) -> KataResult:
+def judge(
+    kata: Kata, kata_dir: Path, events: list[dict[str, Any]], outcome: ChildOutcome, limits: Limits
+) -> KataResult:
     """Exactly one verdict from the report events and how the child ended."""
     specs = [_spec(e) for e in events if e.get("event") == "result"]
     collected = next((e["nodeids"] for e in events if e.get("event") == "collected"), None)
@@ -117,15 +126,19 @@ def judge(kata: Kata, kata_dir: Path, events: list[dict[str, Any]], outcome: Chi
     running = [e["nodeid"] for e in events if e.get("event") == "start" and e["nodeid"] not in finished]
     last = f" while running '{_spec_title(running[-1])}'" if running else ""
     done = any(e.get("event") == "done" for e in events)
-    result = KataResult(kata.id, kata.name, str(kata_dir), Verdict.ERROR, specs=specs,
-                        duration=outcome.duration, output=outcome.output)
+    result = KataResult(
+        kata.id, kata.name, str(kata_dir), Verdict.ERROR, specs=specs, duration=outcome.duration, output=outcome.output
+    )
 
     def verdict(v: Verdict, message: str) -> KataResult:
         return replace(result, verdict=v, message=message)
 
     if outcome.timed_out:
-        return verdict(Verdict.TIMEOUT, f"stopped after the {limits.wall_seconds:g} s limit{last}: "
-                       "look for a loop that never ends, or a sleep, in your code.")
+        return verdict(
+            Verdict.TIMEOUT,
+            f"stopped after the {limits.wall_seconds:g} s limit{last}: "
+            "look for a loop that never ends, or a sleep, in your code.",
+        )
     if outcome.memory_exceeded:
         return verdict(Verdict.MEMORY, f"memory limit exceeded ({(limits.memory_bytes or 0) // 2**20} MB){last}.")
     if outcome.signal is not None:
@@ -147,12 +160,17 @@ def judge(kata: Kata, kata_dir: Path, events: list[dict[str, Any]], outcome: Chi
     if collected is None or not done or len(finished) < len(collected):
         ran = f"{len(finished)} of {len(collected)} specs" if collected else "no spec"
         how = f"exit code {outcome.exit_code}"
-        return verdict(Verdict.ERROR, f"the process ended early ({how}) after {ran} reported{last}: "
-                       "an implementation must not call sys.exit or os._exit.")
+        return verdict(
+            Verdict.ERROR,
+            f"the process ended early ({how}) after {ran} reported{last}: "
+            "an implementation must not call sys.exit or os._exit.",
+        )
     graded = result.graded
     if not graded:
-        return verdict(Verdict.ERROR, "no spec ran on the selected devices: " +
-                       (specs[0].message if specs else "the kata has no specs"))
+        return verdict(
+            Verdict.ERROR,
+            "no spec ran on the selected devices: " + (specs[0].message if specs else "the kata has no specs"),
+        )
     failures = [s for s in graded if s.status is not SpecStatus.PASS]
     if not failures:
         if outcome.exit_code not in (0, None):

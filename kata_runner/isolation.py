@@ -9,6 +9,7 @@ without end never blocks anyone.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import selectors
@@ -94,6 +95,10 @@ def _child_main(target: Callable[[], int], write_fd: int, limits: Limits) -> Non
         os.dup2(write_fd, 1)
         os.dup2(write_fd, 2)
         os.close(write_fd)
+        # The parent may have replaced sys.stdout (pytest's capture, click's CliRunner): point the
+        # child's streams at the real descriptors, which now lead into the pipe.
+        sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
+        sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         if limits.memory_bytes and limits.cap_address_space:
@@ -127,10 +132,8 @@ def _start(index: int, target: Callable[[], int], limits: Limits) -> _Running:
         os.close(read_fd)
         _child_main(target, write_fd, limits)
     os.close(write_fd)
-    try:
+    with contextlib.suppress(OSError):  # the child may have done it already, or exited
         os.setpgid(pid, pid)
-    except OSError:
-        pass  # the child already did it, or already exited
     os.set_blocking(read_fd, False)
     pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
     now = time.monotonic()
@@ -139,10 +142,8 @@ def _start(index: int, target: Callable[[], int], limits: Limits) -> _Running:
 
 def _kill_group(pid: int) -> None:
     for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             kill()
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def _drain(run: _Running) -> bool:

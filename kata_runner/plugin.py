@@ -201,7 +201,8 @@ class ReportWriter:
         if report.skipped and record["status"] == "pass":
             record["status"] = "skip"
             longrepr = report.longrepr
-            record["message"] = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+            reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+            record["message"] = reason.removeprefix("Skipped: ")
         elif report.failed and record["status"] in ("pass", "skip"):
             record["status"] = "fail" if report.when == "call" else "error"
             exc = call.excinfo.value if call.excinfo else None

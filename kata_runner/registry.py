@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from functools import cache
@@ -17,7 +18,11 @@ PROJECT_ROOT = PACKAGE_DIR.parent
 KATAS_DIR = PROJECT_ROOT / "katas"
 CHECKS_DIR = PROJECT_ROOT / "checks"
 SOLUTIONS_DIR = PROJECT_ROOT / "solutions"
-STATE_DIR = PROJECT_ROOT / ".kata"
+
+
+def state_dir() -> Path:
+    """Where the harness keeps hints shown, cached results and backups ($KATA_STATE_DIR or .kata/)."""
+    return Path(os.environ.get("KATA_STATE_DIR") or PROJECT_ROOT / ".kata")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from kata_runner.registry import Kata
-from kata_runner.results import KataResult, SpecStatus, Verdict
+from kata_runner.results import KataResult, SpecResult, SpecStatus, Verdict
 
 STYLE = {
     Verdict.PASS: "green",
@@ -22,8 +22,12 @@ STYLE = {
     Verdict.CRASHED: "red",
     Verdict.MEMORY: "red",
 }
-MARK = {SpecStatus.PASS: ("PASS", "green"), SpecStatus.FAIL: ("FAIL", "red"),
-        SpecStatus.ERROR: ("ERROR", "red"), SpecStatus.SKIP: ("SKIP", "dim")}
+MARK = {
+    SpecStatus.PASS: ("PASS", "green"),
+    SpecStatus.FAIL: ("FAIL", "red"),
+    SpecStatus.ERROR: ("ERROR", "red"),
+    SpecStatus.SKIP: ("SKIP", "dim"),
+}
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -72,14 +76,22 @@ def print_kata_header(console: Console, kata: Kata, path: Path) -> None:
 def print_check(console: Console, kata: Kata, result: KataResult, verbose: bool = True) -> None:
     """Each spec as pass/fail with its sentence, the first failure made readable, and k/n."""
     if verbose:
+        groups: dict[str, list[SpecResult]] = {}
         for spec in result.specs:
-            word, style = MARK[spec.status]
-            sentence = spec.doc or spec.name
-            device = f" [{spec.device}]" if spec.device else ""
-            line = f"  [{style}]{word:5}[/] {escape(sentence)}{escape(device)}"
-            if spec.status is SpecStatus.SKIP:
-                line += f" [dim]({escape(spec.message)})[/]"
-            console.print(line)
+            groups.setdefault(spec.name, []).append(spec)
+        skipped: dict[str, int] = {}
+        for specs in groups.values():
+            ran = [s for s in specs if s.status is not SpecStatus.SKIP]
+            for s in specs:
+                if s.status is SpecStatus.SKIP:
+                    skipped[s.message] = skipped.get(s.message, 0) + 1
+            worst = next((s for s in ran if s.status is not SpecStatus.PASS), ran[0] if ran else specs[0])
+            word, style = MARK[worst.status]
+            devices = ", ".join(s.device for s in ran if s.device)
+            suffix = f" [dim]\\[{escape(devices)}][/]" if devices else ""
+            console.print(f"  [{style}]{word:5}[/] {escape(worst.doc or worst.name)}{suffix}")
+        for reason, count in skipped.items():
+            console.print(f"  [dim]{count} spec(s) skipped: {escape(reason)}[/]")
     first = result.first_failure
     if result.verdict in (Verdict.FAIL, Verdict.NOT_STARTED) and first is not None:
         console.print(f"\n[bold red]First failure:[/] {escape(first.doc or first.name)}")

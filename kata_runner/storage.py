@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kata_runner.registry import STATE_DIR
+from kata_runner.registry import state_dir
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -51,8 +51,8 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 class State:
     """Small learner state: how many hints of each kata have been shown."""
 
-    def __init__(self, directory: Path = STATE_DIR) -> None:
-        self.path = directory / "state.json"
+    def __init__(self, directory: Path | None = None) -> None:
+        self.path = (directory or state_dir()) / "state.json"
 
     def hints_shown(self, kata_id: str) -> int:
         return int(read_json(self.path).get("hints", {}).get(kata_id, 0))
@@ -63,8 +63,9 @@ class State:
         write_json(self.path, data)
 
 
-def backup(path: Path, directory: Path = STATE_DIR) -> Path:
+def backup(path: Path, directory: Path | None = None) -> Path:
     """Copy `path` into .kata/backups/ with a timestamp; return where it went."""
+    directory = directory or state_dir()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target = directory / "backups" / f"{path.stem}.{stamp}{path.suffix}"
     counter = 1

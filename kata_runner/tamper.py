@@ -7,6 +7,7 @@ replaced, deleted or (on a class) newly shadowed.
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import MappingProxyType
 
 import torch
@@ -34,20 +35,29 @@ def _snapshot() -> dict[str, MappingProxyType]:
 _SNAPSHOT = _snapshot()
 
 
+_MISSING = object()
+_TORCH_DIR = Path(torch.__file__).resolve().parent
+
+
+def _defined_by_torch(value: object) -> bool:
+    """torch wraps some of its own functions lazily (importing torch._dynamo, which any optimizer does,
+    wraps torch.manual_seed); such a replacement's code lives inside torch's own package."""
+    code = getattr(value, "__code__", None)
+    return code is not None and Path(code.co_filename).resolve().is_relative_to(_TORCH_DIR)
+
+
 def changes() -> list[str]:
     """Qualified names of torch attributes that differ from the snapshot."""
     found = []
     for name, ns in {**_MODULES, **_CLASSES}.items():
         before, now = _SNAPSHOT[name], vars(ns)
         for key, value in before.items():
-            if now.get(key, _MISSING) is not value:
+            current = now.get(key, _MISSING)
+            if current is not value and not _defined_by_torch(current):
                 found.append(f"{name}.{key}")
         if name in _CLASSES:
-            found.extend(f"{name}.{key}" for key in now.keys() - before.keys())
+            found.extend(f"{name}.{key}" for key in now.keys() - before.keys() if not _defined_by_torch(now[key]))
     return sorted(found)
-
-
-_MISSING = object()
 
 
 class TamperingDetected(AssertionError):
@@ -58,6 +68,7 @@ def check() -> None:
     changed = changes()
     if changed:
         raise TamperingDetected(
-            "the implementation replaced part of torch: " + ", ".join(changed[:8])
+            "the implementation replaced part of torch: "
+            + ", ".join(changed[:8])
             + ". Graders compare results with torch itself, so patching torch is not allowed."
         )

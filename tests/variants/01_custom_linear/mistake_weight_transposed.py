@@ -15,7 +15,9 @@ class CustomLinear(_ref.CustomLinear):
     def __init__(self, in_features, out_features, bias=True, *, device=None, dtype=None):
         super().__init__(in_features, out_features, bias, device=device, dtype=dtype)
         bound = 1 / math.sqrt(in_features)
-        self.weight = nn.Parameter(torch.empty(in_features, out_features, device=device, dtype=dtype).uniform_(-bound, bound))
+        self.weight = nn.Parameter(
+            torch.empty(in_features, out_features, device=device, dtype=dtype).uniform_(-bound, bound)
+        )
 
     def forward(self, x):
         out = x @ self.weight

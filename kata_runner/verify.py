@@ -1,0 +1,109 @@
+"""The author check (`kata verify`): proves the course is consistent before anyone takes it.
+
+Every registered kata has its three files and at least two hints; its stub teaches (docstring,
+TODO, NotImplementedError) and matches the pristine copy `kata reset` restores; its checks import
+nothing from katas/ or solutions/; every solution passes every spec on every available device; and
+every stub is graded "not started".
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kata_runner.course import PRISTINE_FILE
+from kata_runner.registry import SOLUTIONS_DIR, Kata, all_katas
+from kata_runner.results import KataResult, Verdict
+
+FORBIDDEN_ROOTS = ("katas", "solutions")
+
+
+@dataclass
+class KataVerification:
+    kata: Kata
+    problems: list[str] = field(default_factory=list)
+    solution: KataResult | None = None
+    stub: KataResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_imports(check_path: Path) -> list[str]:
+    """Checks must load implementations through the `kata` fixture, never import them directly."""
+    problems = []
+    tree = ast.parse(check_path.read_text(encoding="utf-8"), filename=str(check_path))
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and any(f"{root}/" in node.value for root in FORBIDDEN_ROOTS)
+        ):
+            problems.append(f"{check_path.name}:{line} refers to the path {node.value!r}")
+        for name in names:
+            if name.split(".")[0] in FORBIDDEN_ROOTS:
+                problems.append(f"{check_path.name}:{line} imports {name}; use the `kata` fixture instead")
+    return problems
+
+
+def check_files(kata: Kata, solutions_dir: Path, pristine: dict[str, str]) -> list[str]:
+    problems = []
+    for label, path in (
+        ("stub", kata.stub_path),
+        ("checks", kata.check_path),
+        ("solution", kata.impl_path(solutions_dir)),
+    ):
+        if not path.is_file():
+            problems.append(f"missing {label}: {path}")
+    if len(kata.hints) < 2:
+        problems.append(f"has {len(kata.hints)} hint(s); every kata needs at least two")
+    if kata.stub_path.is_file():
+        text = kata.stub_path.read_text(encoding="utf-8")
+        if not ast.get_docstring(ast.parse(text)):
+            problems.append("the stub has no module docstring explaining the task")
+        if "# TODO" not in text:
+            problems.append("the stub has no # TODO marker")
+        if "NotImplementedError" not in text:
+            problems.append("the stub never raises NotImplementedError")
+        if pristine.get(kata.filename) != text:
+            problems.append(
+                f"the stub differs from its pristine copy in {PRISTINE_FILE.name}: "
+                "run `kata verify --refresh-stubs` after editing a stub"
+            )
+    if kata.check_path.is_file():
+        problems.extend(check_imports(kata.check_path))
+    return problems
+
+
+def verify(solutions_dir: Path = SOLUTIONS_DIR, devices: tuple[str, ...] = (), jobs: int = 1) -> list[KataVerification]:
+    from kata_runner.grader import GradeOptions, grade_many
+    from kata_runner.registry import KATAS_DIR
+
+    try:
+        pristine = json.loads(PRISTINE_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pristine = {}
+    rows = [KataVerification(k, check_files(k, solutions_dir, pristine)) for k in all_katas()]
+    gradable = [row for row in rows if row.kata.check_path.is_file()]
+    jobs_list = [(row.kata, solutions_dir) for row in gradable] + [(row.kata, KATAS_DIR) for row in gradable]
+    results = grade_many(jobs_list, GradeOptions(devices=devices), max_parallel=jobs)
+    for row, solution, stub in zip(gradable, results[: len(gradable)], results[len(gradable) :]):
+        row.solution, row.stub = solution, stub
+        if solution.verdict is not Verdict.PASS:
+            first = solution.first_failure
+            detail = f"{first.title}: {first.message}" if first else solution.message
+            row.problems.append(f"solution is {solution.verdict.label}: {detail}")
+        if stub.verdict is not Verdict.NOT_STARTED:
+            passing = [s.title for s in stub.specs if s.status.value == "pass"]
+            detail = f"specs passing on the stub: {passing}" if passing else stub.message
+            row.problems.append(f"stub is graded {stub.verdict.label}, not 'not started' ({detail})")
+    return rows
