@@ -1,0 +1,28 @@
+"""Mistake: freeze/unfreeze return the names in model order instead of sorted."""
+
+from kata_runner.testing import solution
+
+EXPECT = "sorted list"
+_ref = solution("04")
+param_groups, count_parameters = _ref.param_groups, _ref.count_parameters
+
+
+def _set(model, prefixes, flag):
+    named = list(model.named_parameters())
+    for p in prefixes:
+        if not any(_ref._matches(name, p) for name, _ in named):
+            raise ValueError(f"no parameter matches {p!r}")
+    changed = []
+    for name, param in named:
+        if any(_ref._matches(name, p) for p in prefixes) and param.requires_grad != flag:
+            param.requires_grad_(flag)
+            changed.append(name)
+    return changed
+
+
+def freeze(model, prefixes):
+    return _set(model, prefixes, False)
+
+
+def unfreeze(model, prefixes):
+    return _set(model, prefixes, True)
