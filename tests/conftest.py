@@ -1,0 +1,57 @@
+"""Shared fixtures for the harness's own tests."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kata_runner.registry import all_katas
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Hints, cached results and backups go to a temporary folder, never to the developer's .kata/."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("KATA_STATE_DIR", str(state))
+    monkeypatch.delenv("KATA_DIR", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    return state
+
+
+@pytest.fixture
+def stub_dir(tmp_path: Path) -> Path:
+    """A copy of every pristine stub, as a learner's fresh katas/ folder."""
+    folder = tmp_path / "katas"
+    folder.mkdir()
+    for kata in all_katas():
+        shutil.copy(kata.stub_path, folder / kata.filename)
+    return folder
+
+
+@pytest.fixture
+def solution_dir(tmp_path: Path) -> Path:
+    """A copy of every reference solution, as a learner who finished the course."""
+    folder = tmp_path / "done"
+    folder.mkdir()
+    for kata in all_katas():
+        shutil.copy(kata.solution_path, folder / kata.filename)
+    return folder
+
+
+def module_constant(path: Path, name: str) -> object:
+    """Read a constant such as EXPECT from a file without importing it (even one that does not parse)."""
+    text = path.read_text()
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        line = next(line for line in text.splitlines() if line.startswith(f"{name} = "))
+        return ast.literal_eval(line.partition(" = ")[2])
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{path} defines no {name}")

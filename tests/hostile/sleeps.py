@@ -1,0 +1,13 @@
+"""Sleeps in forward."""
+
+import time
+
+from kata_runner.testing import solution
+
+EXPECT_VERDICT = "timeout"
+EXPECT_MESSAGE = "limit"
+
+
+class CustomLinear(solution("01").CustomLinear):
+    def forward(self, x):
+        time.sleep(1000)

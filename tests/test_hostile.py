@@ -1,0 +1,60 @@
+"""Hostile implementations (tests/hostile/, one case per file) graded through the real CLI: each gets
+the right verdict, a JSON document that parses, and returns within the limits plus a little."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import module_constant
+
+from kata_runner.cli import cli
+
+CASES = sorted((Path(__file__).parent / "hostile").glob("*.py"))
+TIME_LIMIT = 6.0
+LIMITS = ["--time-limit", str(TIME_LIMIT), "--spec-timeout", "1", "--memory-mb", "768", "--device", "cpu"]
+SLACK = 4.0  # fork, reporting and a loaded CI machine
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_hostile_implementation_gets_a_clear_verdict(path: Path, tmp_path: Path) -> None:
+    verdict = module_constant(path, "EXPECT_VERDICT")
+    phrase = module_constant(path, "EXPECT_MESSAGE")
+    shutil.copy(path, tmp_path / "01_custom_linear.py")
+
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, ["check", "01", "--kata-dir", str(tmp_path), "--json", *LIMITS])
+    elapsed = time.monotonic() - started
+
+    doc = json.loads(result.stdout)
+    assert doc["version"] == 3
+    assert doc["verdict"] == verdict, doc.get("message")
+    assert doc["status"] == {"pass": "pass", "fail": "fail"}.get(str(verdict), "error")
+    assert str(phrase) in doc.get("message", ""), doc.get("message")
+    assert result.exit_code == (0 if verdict == "pass" else 1)
+    assert elapsed < TIME_LIMIT + SLACK, f"took {elapsed:.1f} s"
+
+
+def test_huge_output_is_truncated_in_the_report(tmp_path: Path) -> None:
+    shutil.copy(Path(__file__).parent / "hostile" / "huge_stdout.py", tmp_path / "01_custom_linear.py")
+    result = CliRunner().invoke(cli, ["check", "01", "--kata-dir", str(tmp_path), "--json", *LIMITS])
+    doc = json.loads(result.stdout)
+    assert all(len(test["output"] or "") < 1000 for test in doc["tests"])
+    assert any("output truncated" in (test["output"] or "") for test in doc["tests"])
+
+
+def test_one_katas_patching_does_not_reach_another(tmp_path: Path, solution_dir: Path) -> None:
+    """Kata 01 patches torch; kata 02, graded in its own process, still passes."""
+    shutil.copy(Path(__file__).parent / "hostile" / "patches_torch_allclose.py", solution_dir / "01_custom_linear.py")
+    for path in solution_dir.iterdir():
+        if path.name[:2] not in ("01", "02"):
+            path.unlink()
+    result = CliRunner().invoke(cli, ["check", "--kata-dir", str(solution_dir), "--json", "--device", "cpu"])
+    doc = json.loads(result.stdout)
+    verdicts = {k["kata"]: k["verdict"] for k in doc["katas"]}
+    assert verdicts["01_custom_linear"] == "error"
+    assert verdicts["02_learned_norm"] == "pass"
