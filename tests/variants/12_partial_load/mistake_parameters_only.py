@@ -1,0 +1,27 @@
+"""Mistake: only named_parameters() is compared, so BatchNorm's buffers never load (they look unexpected)."""
+
+import torch
+
+from kata_runner.testing import solution
+
+EXPECT = "buffers"
+_ref = solution("12")
+LoadReport = _ref.LoadReport
+
+
+def load_compatible(model, state_dict):
+    own = dict(model.named_parameters())
+    report = LoadReport()
+    with torch.no_grad():
+        for key, value in state_dict.items():
+            if key not in own:
+                report.unexpected.append(key)
+            elif own[key].shape != value.shape:
+                report.mismatched.append(key)
+            else:
+                own[key].copy_(value)
+                report.loaded.append(key)
+    report.missing = [k for k in own if k not in state_dict]
+    for keys in (report.loaded, report.mismatched, report.missing, report.unexpected):
+        keys.sort()
+    return report
