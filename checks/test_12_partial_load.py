@@ -56,20 +56,6 @@ def snapshot(model):
     return {key: value.detach().clone() for key, value in model.state_dict().items()}
 
 
-def save(state_dict, buffer):
-    """torch.save, minus a side effect the harness's tamper check would take for patching torch.
-
-    Pickling a tensor makes copyreg cache `torch.Tensor.__slotnames__` on the class; remove that cache
-    again (copyreg recomputes it on the next pickle) so the check does not report torch as patched.
-    """
-    had_cache = "__slotnames__" in vars(torch.Tensor)
-    try:
-        torch.save(state_dict, buffer)
-    finally:
-        if not had_cache and "__slotnames__" in vars(torch.Tensor):
-            delattr(torch.Tensor, "__slotnames__")
-
-
 def load(kata, model, state_dict, doing):
     """Call load_compatible and return its report as {field: list of keys}."""
     report = attempt(kata.load_compatible, model, state_dict, doing=doing, why=NO_RAISE)
@@ -305,7 +291,7 @@ def test_a_torch_save_and_load_round_trip_loads(kata, device):
     with torch.no_grad():
         source_model[1].running_mean.copy_(torch.randn(4))
     buffer = io.BytesIO()
-    save(source_model.state_dict(), buffer)
+    torch.save(source_model.state_dict(), buffer)
     buffer.seek(0)
     checkpoint = torch.load(buffer, weights_only=True, map_location="cpu")
     model = with_batchnorm(device)

@@ -223,5 +223,5 @@ def attempt(fn: Any, *args: Any, doing: str, why: str = "", **kwargs: Any) -> An
     except NotImplementedError:
         raise
     except Exception as exc:  # noqa: BLE001 - any error in learner code becomes a readable verdict
-        detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300].rstrip(".")
         raise SpecFailure(f"{doing} raised {detail}.{' ' + why if why else ''}") from exc

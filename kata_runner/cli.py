@@ -14,6 +14,9 @@ from rich.markup import escape
 
 from kata_runner import defaults
 from kata_runner.course import Course, next_hint, reset
+from kata_runner.exporters import FORMATS, combined_exercism
+from kata_runner.grader import GradeOptions
+from kata_runner.isolation import CAN_FORK, Limits
 from kata_runner.registry import KATAS_DIR, SOLUTIONS_DIR, Kata, UnknownKata, all_katas, find_kata
 from kata_runner.render import (
     display_path,
@@ -21,8 +24,9 @@ from kata_runner.render import (
     print_check,
     print_kata_header,
     print_list,
+    progress_reporter,
 )
-from kata_runner.results import KataResult, Verdict
+from kata_runner.results import Verdict
 
 HELP = {
     "kata_dir": "Folder to load implementations from (default: katas/, or $KATA_DIR).",
@@ -44,11 +48,10 @@ def _kata_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
-def grading_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--kata-dir/--solutions, --device, -j and the limits, shared by every grading command."""
+def limit_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--device, -j and the limits, shared by every command that grades."""
     for decorator in reversed(
         [
-            _kata_dir_option,
             click.option("--device", "devices", multiple=True, type=click.Choice(["cpu", "cuda"]), help=HELP["device"]),
             click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help=HELP["jobs"]),
             click.option("--time-limit", type=click.FloatRange(min=0.5), default=None, help=HELP["time_limit"]),
@@ -59,6 +62,11 @@ def grading_options(f: Callable[..., Any]) -> Callable[..., Any]:
     ):
         f = decorator(f)
     return f
+
+
+def grading_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--kata-dir/--solutions plus the limit options."""
+    return _kata_dir_option(limit_options(f))
 
 
 def resolve_kata_dir(kata_dir: Path | None, solutions: bool) -> Path:
@@ -72,28 +80,29 @@ def resolve_kata_dir(kata_dir: Path | None, solutions: bool) -> Path:
     return chosen.resolve()
 
 
+def make_grade_options(
+    devices: tuple[str, ...] = (),
+    time_limit: float | None = None,
+    spec_timeout: float | None = None,
+    memory_mb: int | None = None,
+    in_process: bool = False,
+) -> GradeOptions:
+    spec = spec_timeout or defaults.SPEC_TIMEOUT
+    wall = time_limit or max(defaults.KATA_WALL_SECONDS, spec + 5.0)
+    limits = Limits(wall, (memory_mb or defaults.MEMORY_MB) * 2**20)
+    return GradeOptions(devices=devices, spec_timeout=spec, limits=limits, isolate=CAN_FORK and not in_process)
+
+
 def make_course(
     kata_dir: Path | None = None,
     solutions: bool = False,
     devices: tuple[str, ...] = (),
     jobs: int | None = None,
-    time_limit: float | None = None,
-    spec_timeout: float | None = None,
-    memory_mb: int | None = None,
-    in_process: bool = False,
+    **limits: Any,
 ) -> Course:
     directory = resolve_kata_dir(kata_dir, solutions)
     devices = tuple(dict.fromkeys(devices))
-    if any(v is not None for v in (time_limit, spec_timeout, memory_mb)) or in_process:
-        from kata_runner.grader import GradeOptions
-        from kata_runner.isolation import CAN_FORK, Limits
-
-        spec = spec_timeout or defaults.SPEC_TIMEOUT
-        wall = time_limit or max(defaults.KATA_WALL_SECONDS, spec + 5.0)
-        limits = Limits(wall, (memory_mb or defaults.MEMORY_MB) * 2**20)
-        options = GradeOptions(devices=devices, spec_timeout=spec, limits=limits, isolate=CAN_FORK and not in_process)
-        return Course(directory, devices, jobs or os.cpu_count() or 1, options)
-    return Course(directory, devices, jobs or os.cpu_count() or 1)
+    return Course(directory, jobs or os.cpu_count() or 1, make_grade_options(devices, **limits))
 
 
 def kata_argument(value: str | None) -> Kata | None:
@@ -158,7 +167,7 @@ def check_cmd(kata: str | None, as_json: bool, **options: Any) -> None:
     console = make_console()
     results = course.grade(katas)
     if as_json:
-        doc = results[0].to_exercism() if chosen else combined_json(results)
+        doc = results[0].to_exercism() if chosen else combined_exercism(results)
         click.echo(json.dumps(doc, indent=2))
     else:
         for k, result in zip(katas, results):
@@ -167,21 +176,6 @@ def check_cmd(kata: str | None, as_json: bool, **options: Any) -> None:
             print_check(console, k, result, verbose=bool(chosen))
     if any(r.verdict is not Verdict.PASS for r in results):
         sys.exit(1)
-
-
-def combined_json(results: list[KataResult]) -> dict[str, Any]:
-    docs = [r.to_exercism() for r in results]
-    status = (
-        "pass"
-        if all(d["status"] == "pass" for d in docs)
-        else ("error" if any(d["status"] == "error" for d in docs) else "fail")
-    )
-    tests = [{**t, "name": f"{d['kata']}: {t['name']}"} for d in docs for t in d["tests"]]
-    doc: dict[str, Any] = {"version": 3, "status": status}
-    if status == "error":
-        doc["message"] = "; ".join(f"{d['kata']}: {d['message']}" for d in docs if d["status"] == "error")
-    doc.update(tests=tests, katas=docs)
-    return doc
 
 
 @cli.command("hint")
@@ -282,10 +276,64 @@ def verify_cmd(kata_dir: Path | None, devices: tuple[str, ...], jobs: int | None
     console.print(f"[green]All {len(rows)} katas verified[/] against {display_path(solutions)}.")
 
 
+@cli.command("grade")
+@click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("grades"), show_default=True,
+              help="Folder the gradebook and reports are written to.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(FORMATS), default=("csv",), show_default=True,
+              help="Output format; repeat for several (csv, exercism, gradescope, junit).")
+@click.option("--single", is_flag=True, help="SUBMISSIONS is itself one submission (as on Gradescope).")
+@click.option("--fresh", is_flag=True, help="Ignore the cache and grade every submission again.")
+@limit_options
+def grade_cmd(submissions: Path, out: Path, formats: tuple[str, ...], single: bool, fresh: bool,
+              jobs: int | None, **limits: Any) -> None:
+    """Grade a class: every sub-folder of SUBMISSIONS is one student's NN_slug.py files."""
+    from kata_runner.classroom import Submission, discover, find_files, grade_class
+    from kata_runner.exporters import write_exports
+
+    found = [Submission(submissions.name, submissions, find_files(submissions))] if single else discover(submissions)
+    if not found:
+        raise click.ClickException(f"{submissions} has no sub-folders: put each submission in its own folder, "
+                                   "or pass --single to grade the folder itself.")
+    options = make_grade_options(tuple(dict.fromkeys(limits.pop("devices"))), **limits)
+    out = out.resolve()
+    cache_file = None if fresh else out / ".grade-cache.json"
+    console = make_console(stderr=True)
+    total = len(found) * len(all_katas())
+    with progress_reporter(console, total, f"Grading {len(found)} submission(s)") as advance:
+        grade_class(found, cache_file, options, jobs or os.cpu_count() or 1, on_result=advance)
+    if single and "gradescope" in formats:
+        from kata_runner.exporters import gradescope
+        from kata_runner.storage import atomic_write_text
+
+        atomic_write_text(out / "results.json", json.dumps(gradescope(found[0].results), indent=2))
+        formats = tuple(f for f in formats if f != "gradescope")
+    written = write_exports(found, out, list(formats))
+    cached = sum(s.from_cache for s in found)
+    console.print(f"Graded {len(found)} submission(s) ({cached} unchanged, from the cache) into {display_path(out)}"
+                  f" ({len(written)} file(s)).")
+
+
+@cli.group("export")
+def export_group() -> None:
+    """Package the course for a grading platform."""
+
+
+@export_group.command("gradescope")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("autograder.zip"),
+              show_default=True, help="Where to write the autograder zip.")
+def export_gradescope_cmd(out: Path) -> None:
+    """Build the autograder zip Gradescope expects (setup.sh, run_autograder, the harness and checks)."""
+    from kata_runner.gradescope import build_autograder_zip
+
+    path = build_autograder_zip(out)
+    make_console().print(f"Wrote {display_path(path)}: upload it as the assignment's autograder on Gradescope.")
+
+
 @cli.command("selftest", hidden=True)
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def selftest_cmd(pytest_args: tuple[str, ...]) -> None:
-    """Run the project's own checks: ruff, mypy, then the test suite (extra arguments go to pytest)."""
+    """Run the project's own checks: ruff, mypy, the test suite (extra arguments go to pytest), kata verify."""
     import subprocess
 
     from kata_runner.registry import PROJECT_ROOT
@@ -294,6 +342,7 @@ def selftest_cmd(pytest_args: tuple[str, ...]) -> None:
         [sys.executable, "-m", "ruff", "check", "."],
         [sys.executable, "-m", "mypy"],
         [sys.executable, "-m", "pytest", *(pytest_args or ["tests", "-q", "-n", "auto"])],
+        [sys.executable, "-m", "kata_runner", "verify"],
     ]
     for step in steps:
         click.echo(f"$ {' '.join(step[1:] if step[0] == sys.executable else step)}", err=True)

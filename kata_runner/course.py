@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kata_runner.cache import ResultCache, result_key
+from kata_runner.grader import GradeOptions, grade_many
 from kata_runner.registry import KATAS_DIR, PACKAGE_DIR, Kata, all_katas
 from kata_runner.results import KataResult, Verdict
 from kata_runner.storage import State, atomic_write_text, backup
 
 PRISTINE_FILE = PACKAGE_DIR / "pristine_stubs.json"
-CACHEABLE = {Verdict.PASS, Verdict.FAIL, Verdict.NOT_STARTED, Verdict.ERROR}
 
 
 @dataclass
@@ -24,29 +24,26 @@ class Course:
     """Grades katas of one implementation folder, answering from the result cache where it can."""
 
     kata_dir: Path = KATAS_DIR
-    devices: tuple[str, ...] = ()
     jobs: int = 1
-    grade_options: object | None = None  # a grader.GradeOptions; kept untyped so this module never imports torch
+    grade_options: GradeOptions = field(default_factory=GradeOptions)
     cache: ResultCache = field(default_factory=ResultCache)
 
     def cached(self, kata: Kata) -> KataResult | None:
-        return self.cache.get(result_key(kata, self.kata_dir, self.devices))
+        return self.cache.get(result_key(kata, self.kata_dir, self.grade_options.devices))
 
     def grade(
         self, katas: Sequence[Kata], on_result: Callable[[Kata, KataResult], None] | None = None
     ) -> list[KataResult]:
         """Grade afresh (in isolation), store what is worth caching, return results in order."""
-        from kata_runner.grader import GradeOptions, grade_many
-
-        options = self.grade_options or GradeOptions(devices=self.devices)
         results = grade_many(
             [(k, self.kata_dir) for k in katas],
-            options,  # type: ignore[arg-type]
+            self.grade_options,
             max_parallel=self.jobs,
             on_result=(lambda i, r: on_result(katas[i], r)) if on_result else None,
         )
+        devices = self.grade_options.devices
         self.cache.put_many(
-            {result_key(k, self.kata_dir, self.devices): r for k, r in zip(katas, results) if r.verdict in CACHEABLE}
+            {result_key(k, self.kata_dir, devices): r for k, r in zip(katas, results) if r.verdict.cacheable}
         )
         return results
 

@@ -4,18 +4,20 @@ its own forked child with limits, and turns what happened into exactly one verdi
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kata_runner import defaults
 from kata_runner.isolation import CAN_FORK, ChildOutcome, Limits, run_isolated
-from kata_runner.registry import PROJECT_ROOT, Kata
+from kata_runner.registry import Kata
 from kata_runner.results import KataResult, SpecResult, SpecStatus, Verdict
+
+if TYPE_CHECKING:
+    from kata_runner.zygote import Zygote
 
 
 @dataclass(frozen=True)
@@ -28,56 +30,9 @@ class GradeOptions:
 
 def warm_up() -> None:
     """Import torch, pytest and the plugin once in this process, so forked children start warm."""
-    import pytest  # noqa: F401
     import pytest_timeout  # noqa: F401
 
     import kata_runner.plugin  # noqa: F401
-
-
-def _pytest_args(kata: Kata, kata_dir: Path, report: Path, options: GradeOptions) -> list[str]:
-    args = [
-        str(kata.check_path),
-        f"--rootdir={PROJECT_ROOT}",
-        "-c",
-        str(PROJECT_ROOT / "pyproject.toml"),
-        "-p",
-        "pytest_timeout",
-        "-p",
-        "no:cacheprovider",
-        "-o",
-        "addopts=",
-        "-q",
-        "--no-header",
-        "-p",
-        "no:warnings",
-        f"--kata-dir={kata_dir}",
-        f"--kata-report={report}",
-        f"--spec-timeout={options.spec_timeout}",
-    ]
-    for device in options.devices:
-        args.append(f"--device={device}")
-    return args
-
-
-def _run_pytest(kata: Kata, kata_dir: Path, report: Path, options: GradeOptions) -> int:
-    import pytest
-
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    return int(pytest.main(_pytest_args(kata, kata_dir, report, options)))
-
-
-def _run_in_process(kata: Kata, kata_dir: Path, report: Path, options: GradeOptions) -> ChildOutcome:
-    import kata_runner.plugin as plugin
-
-    plugin._loaded.clear()
-    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    started = time.monotonic()
-    try:
-        code = _run_pytest(kata, kata_dir, report, options)
-    finally:
-        if autoload is None:
-            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-    return ChildOutcome(exit_code=code, duration=time.monotonic() - started)
 
 
 def _read_events(report: Path) -> list[dict[str, Any]]:
@@ -187,8 +142,29 @@ def grade_many(
     max_parallel: int = 1,
     on_result: Callable[[int, KataResult], None] | None = None,
 ) -> list[KataResult]:
-    """Grade each (kata, implementation folder) pair, in isolation unless options.isolate is False."""
+    """Grade each (kata, implementation folder) pair, each in its own forked child unless
+    options.isolate is False. Reuses the zygote of a running `kata watch` when it has these checks."""
+    from kata_runner import zygote
+
+    katas = list(dict.fromkeys(kata for kata, _ in jobs))
+    current = zygote.active()
+    if current is not None and all(current.covers(k, options.devices, options.spec_timeout) for k in katas):
+        return _grade_with(current, jobs, options, max_parallel, on_result)
+    if not jobs:
+        return []
     warm_up()
+    return zygote.with_zygote(
+        katas, options.devices, options.spec_timeout, lambda z: _grade_with(z, jobs, options, max_parallel, on_result)
+    )
+
+
+def _grade_with(
+    zygote: Zygote,
+    jobs: Sequence[tuple[Kata, Path]],
+    options: GradeOptions,
+    max_parallel: int,
+    on_result: Callable[[int, KataResult], None] | None,
+) -> list[KataResult]:
     with tempfile.TemporaryDirectory(prefix="kata-") as tmp:
         reports = [Path(tmp) / f"{i}.jsonl" for i in range(len(jobs))]
         results: list[KataResult | None] = [None] * len(jobs)
@@ -204,13 +180,15 @@ def grade_many(
             if "cuda" in (options.devices or _devices()):
                 limits = replace(limits, cap_address_space=False)
             targets = [
-                (lambda k=kata, d=kata_dir, r=report: _run_pytest(k, d, r, options))
+                (lambda k=kata, d=kata_dir, r=report: zygote.run(k, d, r))
                 for (kata, kata_dir), report in zip(jobs, reports)
             ]
             run_isolated(targets, limits, max_parallel, collect)
         else:
             for index, (kata, kata_dir) in enumerate(jobs):
-                collect(index, _run_in_process(kata, kata_dir, reports[index], options))
+                started = time.monotonic()
+                code = zygote.run(kata, kata_dir, reports[index])
+                collect(index, ChildOutcome(exit_code=code, duration=time.monotonic() - started))
     return [r for r in results if r is not None]
 
 

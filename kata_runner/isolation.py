@@ -97,8 +97,8 @@ def _child_main(target: Callable[[], int], write_fd: int, limits: Limits) -> Non
         os.close(write_fd)
         # The parent may have replaced sys.stdout (pytest's capture, click's CliRunner): point the
         # child's streams at the real descriptors, which now lead into the pipe.
-        sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
-        sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
+        sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         if limits.memory_bytes and limits.cap_address_space:

@@ -241,4 +241,9 @@ class ReportWriter:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.emit(event="done", exitstatus=int(exitstatus))
-        os.close(self.fd)
+        self.close()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1

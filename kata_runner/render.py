@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -109,3 +110,25 @@ def print_check(console: Console, kata: Kata, result: KataResult, verbose: bool 
 
 def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
+
+
+@contextmanager
+def progress_reporter(console: Console, total: int, description: str) -> Iterator[Callable[[], None]]:
+    """A rich progress bar on a terminal; a few plain lines otherwise. Yields `advance()`."""
+    if console.is_terminal:
+        from rich.progress import MofNCompleteColumn, Progress
+
+        with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console) as progress:
+            task = progress.add_task(description, total=total)
+            yield lambda: progress.advance(task)
+        return
+    done = 0
+    console.print(f"{description}: {total} kata grade(s) to do")
+
+    def advance() -> None:
+        nonlocal done
+        done += 1
+        if done == total or done % max(1, total // 10) == 0:
+            console.print(f"  {done}/{total}")
+
+    yield advance

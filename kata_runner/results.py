@@ -25,6 +25,11 @@ class Verdict(str, Enum):
         return "error"
 
     @property
+    def cacheable(self) -> bool:
+        """Timeouts, crashes and memory verdicts may depend on the machine's load: grade those again."""
+        return self not in (Verdict.TIMEOUT, Verdict.CRASHED, Verdict.MEMORY)
+
+    @property
     def label(self) -> str:
         return {
             Verdict.PASS: "passed",

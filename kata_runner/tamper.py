@@ -36,6 +36,7 @@ _SNAPSHOT = _snapshot()
 
 
 _MISSING = object()
+_CACHES = {"__slotnames__"}  # added by copyreg the first time a tensor is pickled (torch.save)
 _TORCH_DIR = Path(torch.__file__).resolve().parent
 
 
@@ -56,7 +57,8 @@ def changes() -> list[str]:
             if current is not value and not _defined_by_torch(current):
                 found.append(f"{name}.{key}")
         if name in _CLASSES:
-            found.extend(f"{name}.{key}" for key in now.keys() - before.keys() if not _defined_by_torch(now[key]))
+            added = now.keys() - before.keys() - _CACHES
+            found.extend(f"{name}.{key}" for key in added if not _defined_by_torch(now[key]))
     return sorted(found)
 
 

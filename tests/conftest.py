@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import shutil
 from pathlib import Path
 
@@ -41,17 +40,3 @@ def solution_dir(tmp_path: Path) -> Path:
     for kata in all_katas():
         shutil.copy(kata.solution_path, folder / kata.filename)
     return folder
-
-
-def module_constant(path: Path, name: str) -> object:
-    """Read a constant such as EXPECT from a file without importing it (even one that does not parse)."""
-    text = path.read_text()
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        line = next(line for line in text.splitlines() if line.startswith(f"{name} = "))
-        return ast.literal_eval(line.partition(" = ")[2])
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == name for t in node.targets):
-            return ast.literal_eval(node.value)
-    raise AssertionError(f"{path} defines no {name}")

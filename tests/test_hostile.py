@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import module_constant
 
 from kata_runner.cli import cli
+from kata_runner.testing import module_constant
 
 CASES = sorted((Path(__file__).parent / "hostile").glob("*.py"))
 TIME_LIMIT = 6.0

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import ast
 import shutil
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 from kata_runner.grader import GradeOptions, grade
 from kata_runner.registry import find_kata
 from kata_runner.results import SpecStatus, Verdict
+from kata_runner.testing import module_constant
 
 VARIANTS = Path(__file__).parent / "variants"
 CPU = GradeOptions(devices=("cpu",))
@@ -23,13 +23,6 @@ CPU = GradeOptions(devices=("cpu",))
 
 def variant_files(prefix: str) -> list[Path]:
     return sorted(VARIANTS.glob(f"*/{prefix}_*.py"))
-
-
-def expected_phrase(path: Path) -> str:
-    for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "EXPECT" for t in node.targets):
-            return ast.literal_eval(node.value)
-    raise AssertionError(f"{path} has no EXPECT = '...' naming the concept its failure must mention")
 
 
 def grade_variant(path: Path, tmp_path: Path):
@@ -51,7 +44,7 @@ def test_correct_alternative_passes(path: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", variant_files("mistake"), ids=_id)
 def test_mistake_fails_naming_the_concept(path: Path, tmp_path: Path) -> None:
-    phrase = expected_phrase(path)
+    phrase = str(module_constant(path, "EXPECT"))
     result = grade_variant(path, tmp_path)
     assert result.verdict is Verdict.FAIL, f"expected a fail verdict, got {result.verdict}: {result.message}"
     messages = [s.message for s in result.specs if s.status in (SpecStatus.FAIL, SpecStatus.ERROR)]

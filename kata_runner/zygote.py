@@ -1,0 +1,158 @@
+"""A warm pytest session that grading children are forked from.
+
+The parent runs pytest once, up to and including collection of the checks it needs, and stops at
+`pytest_runtestloop` without running a single spec. From there it forks one child per
+(implementation folder, kata) pair: the child points the session at its folder, keeps only its
+kata's items and runs them. A child therefore pays neither torch's import, nor pytest's start-up,
+nor collection; what it does to the session dies with it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from kata_runner.registry import PROJECT_ROOT, Kata
+
+T = TypeVar("T")
+
+
+@dataclass
+class Zygote:
+    session: pytest.Session
+    katas: tuple[str, ...]
+    devices: tuple[str, ...]
+    spec_timeout: float
+    collect_errors: dict[str, str] = field(default_factory=dict)  # check file name -> message
+
+    def covers(self, kata: Kata, devices: tuple[str, ...], spec_timeout: float) -> bool:
+        return kata.name in self.katas and devices == self.devices and spec_timeout == self.spec_timeout
+
+    def run(self, kata: Kata, kata_dir: Path, report: Path) -> int:
+        """Run one kata's specs against `kata_dir`, streaming events to `report` (in a child, normally)."""
+        from kata_runner import plugin
+
+        session, config = self.session, self.session.config
+        config.option.kata_dir = str(kata_dir)
+        plugin._loaded.clear()
+        writer = plugin.ReportWriter(report, kata_dir)
+        config.pluginmanager.register(writer, "kata-report-writer")
+        try:
+            error = self.collect_errors.get(kata.check_path.name)
+            if error is not None:
+                writer.emit(event="collect_error", nodeid=kata.check_path.name, message=error)
+                writer.emit(event="done", exitstatus=int(pytest.ExitCode.INTERNAL_ERROR))
+                return int(pytest.ExitCode.INTERNAL_ERROR)
+            items = [item for item in session.items if item.path.name == kata.check_path.name]
+            writer.emit(event="collected", nodeids=[item.nodeid for item in items])
+            session.testsfailed = 0
+            session.shouldstop = session.shouldfail = False
+            for index, item in enumerate(items):
+                following = items[index + 1] if index + 1 < len(items) else None
+                item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
+            status = int(pytest.ExitCode.TESTS_FAILED if session.testsfailed else pytest.ExitCode.OK)
+            writer.emit(event="done", exitstatus=status)
+            return status
+        finally:
+            config.pluginmanager.unregister(writer)
+            writer.close()
+            config.option.kata_dir = None
+
+
+class _StopAtRunLoop:
+    """Collects the checks, then hands the live session to `body` instead of running any spec."""
+
+    def __init__(self, body: Callable[[Zygote], Any], zygote_args: dict[str, Any]) -> None:
+        self.body = body
+        self.zygote_args = zygote_args
+        self.collect_errors: dict[str, str] = {}
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.entered = False
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors[Path(report.nodeid.split("::")[0]).name] = str(report.longrepr)[-3000:]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        self.entered = True
+        capture = session.config.pluginmanager.getplugin("capturemanager")
+        zygote = Zygote(session, collect_errors=self.collect_errors, **self.zygote_args)
+        with capture.global_and_fixture_disabled():
+            try:
+                self.result = self.body(zygote)
+            except BaseException as exc:  # noqa: BLE001 - re-raised once pytest has unwound
+                self.error = exc
+        return True
+
+
+_active: Zygote | None = None
+
+
+def active() -> Zygote | None:
+    """The zygote whose body is running in this process, if any."""
+    return _active
+
+
+def pytest_args(check_files: Sequence[Path], devices: Sequence[str], spec_timeout: float) -> list[str]:
+    args = [str(path) for path in check_files]
+    args += [
+        f"--rootdir={PROJECT_ROOT}",
+        "-c", str(PROJECT_ROOT / "pyproject.toml"),
+        "-p", "pytest_timeout",
+        "-p", "no:cacheprovider",
+        "-p", "no:terminal",
+        "-p", "no:warnings",
+        "-o", "addopts=",
+        # Per-process capture: forked siblings must not share capture files.
+        "--capture=sys",
+        f"--spec-timeout={spec_timeout}",
+    ]
+    args += [f"--device={device}" for device in devices]
+    return args
+
+
+def with_zygote(katas: Sequence[Kata], devices: tuple[str, ...], spec_timeout: float,
+                body: Callable[[Zygote], T]) -> T:
+    """Collect the checks of `katas` in this process, then call `body(zygote)` and return its result."""
+    names = tuple(dict.fromkeys(k.name for k in katas))
+    plugin = _StopAtRunLoop(body, {"katas": names, "devices": devices, "spec_timeout": spec_timeout})
+    files = list(dict.fromkeys(k.check_path for k in katas))
+
+    def run_body(zygote: Zygote) -> T:
+        global _active
+        _active = zygote
+        try:
+            return body(zygote)
+        finally:
+            _active = None
+
+    plugin.body = run_body
+    with _no_plugin_autoload():
+        code = pytest.main(pytest_args(files, devices, spec_timeout), plugins=[plugin])
+    if plugin.error is not None:
+        raise plugin.error
+    if not plugin.entered:
+        raise RuntimeError(f"pytest stopped before the checks could run (exit code {int(code)}).")
+    return plugin.result  # type: ignore[no-any-return]
+
+
+@contextmanager
+def _no_plugin_autoload() -> Iterator[None]:
+    """Only the plugins we name: faster start-up, and no third-party plugin in the graders' way."""
+    before = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = before

@@ -1,0 +1,3 @@
+from kata_runner.testing import solution
+
+CustomLinear = solution("01").CustomLinear
