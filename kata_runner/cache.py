@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from kata_runner import __version__
 from kata_runner.registry import PACKAGE_DIR, PROJECT_ROOT, Kata, state_dir
@@ -34,36 +35,52 @@ def harness_fingerprint() -> str:
     return h.hexdigest()
 
 
-def result_key(kata: Kata, kata_dir: Path, devices: Iterable[str]) -> str:
-    parts = [
-        kata.name,
-        str(kata_dir.resolve()),
-        ",".join(sorted(devices)) or "all",
-        _digest(kata.impl_path(kata_dir)),
-        _digest(kata.check_path),
-        harness_fingerprint(),
-    ]
+def slot(kata: Kata, kata_dir: Path, devices: Iterable[str]) -> str:
+    """Where a kata's latest result for one folder and device set is kept: one entry each, so the
+    cache stays small however often the learner saves."""
+    return "|".join([kata.name, str(kata_dir.resolve()), ",".join(sorted(devices)) or "all"])
+
+
+def content_key(kata: Kata, kata_dir: Path) -> str:
+    """Changes when the implementation, the kata's checks or the harness change."""
+    parts = [_digest(kata.impl_path(kata_dir)), _digest(kata.check_path), harness_fingerprint()]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 class ResultCache:
+    MAX_ENTRIES = 200
+
     def __init__(self, directory: Path | None = None) -> None:
         self.path = (directory or state_dir()) / "results.json"
+        self._data: dict[str, Any] | None = None
 
-    def get(self, key: str) -> KataResult | None:
-        entry = read_json(self.path).get(key)
-        if not entry:
+    def _entries(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = read_json(self.path)
+        return self._data
+
+    def get(self, kata: Kata, kata_dir: Path, devices: Iterable[str]) -> KataResult | None:
+        entry = self._entries().get(slot(kata, kata_dir, devices))
+        if not entry or entry.get("key") != content_key(kata, kata_dir):
             return None
         try:
-            return KataResult.from_dict(entry)
+            return KataResult.from_dict(entry["result"])
         except (KeyError, TypeError, ValueError):
             return None
 
-    def put_many(self, items: dict[str, KataResult]) -> None:
-        if not items:
+    def put_many(self, kata_dir: Path, devices: Iterable[str], results: dict[Kata, KataResult]) -> None:
+        if not results:
             return
-        data = read_json(self.path)
-        data.update({key: result.to_dict() for key, result in items.items()})
-        if len(data) > 2000:  # keep the file small: drop the oldest entries
-            data = dict(list(data.items())[-1000:])
+        devices = tuple(devices)
+        data = read_json(self.path)  # fresh: another process may have written since
+        for kata, result in results.items():
+            entry = result.to_dict()
+            for spec in entry["specs"]:
+                spec["test_code"] = ""  # only `check --json` shows it, and that always grades afresh
+            key = slot(kata, kata_dir, devices)
+            data.pop(key, None)  # re-inserted last: the newest entries survive the trim below
+            data[key] = {"key": content_key(kata, kata_dir), "result": entry}
+        if len(data) > self.MAX_ENTRIES:
+            data = dict(list(data.items())[-self.MAX_ENTRIES :])
         write_json(self.path, data)
+        self._data = data

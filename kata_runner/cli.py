@@ -290,12 +290,16 @@ def grade_cmd(submissions: Path, out: Path, formats: tuple[str, ...], single: bo
     """Grade a class: every sub-folder of SUBMISSIONS is one student's NN_slug.py files."""
     from kata_runner.classroom import Submission, discover, find_files, grade_class
     from kata_runner.exporters import write_exports
+    from kata_runner.plugin import available_devices
 
     found = [Submission(submissions.name, submissions, find_files(submissions))] if single else discover(submissions)
     if not found:
         raise click.ClickException(f"{submissions} has no sub-folders: put each submission in its own folder, "
                                    "or pass --single to grade the folder itself.")
-    options = make_grade_options(tuple(dict.fromkeys(limits.pop("devices"))), **limits)
+    # A class is graded on the devices this machine has: listing every spec once more as "skipped" in
+    # every report of every student would only add noise (and time) to the gradebook.
+    devices = tuple(dict.fromkeys(limits.pop("devices"))) or available_devices()
+    options = make_grade_options(devices, **limits)
     out = out.resolve()
     cache_file = None if fresh else out / ".grade-cache.json"
     console = make_console(stderr=True)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kata_runner.cache import ResultCache, result_key
+from kata_runner.cache import ResultCache
 from kata_runner.grader import GradeOptions, grade_many
 from kata_runner.registry import KATAS_DIR, PACKAGE_DIR, Kata, all_katas
 from kata_runner.results import KataResult, Verdict
@@ -29,7 +29,7 @@ class Course:
     cache: ResultCache = field(default_factory=ResultCache)
 
     def cached(self, kata: Kata) -> KataResult | None:
-        return self.cache.get(result_key(kata, self.kata_dir, self.grade_options.devices))
+        return self.cache.get(kata, self.kata_dir, self.grade_options.devices)
 
     def grade(
         self, katas: Sequence[Kata], on_result: Callable[[Kata, KataResult], None] | None = None
@@ -41,10 +41,8 @@ class Course:
             max_parallel=self.jobs,
             on_result=(lambda i, r: on_result(katas[i], r)) if on_result else None,
         )
-        devices = self.grade_options.devices
-        self.cache.put_many(
-            {result_key(k, self.kata_dir, devices): r for k, r in zip(katas, results) if r.verdict.cacheable}
-        )
+        cacheable = {k: r for k, r in zip(katas, results) if r.verdict.cacheable}
+        self.cache.put_many(self.kata_dir, self.grade_options.devices, cacheable)
         return results
 
     def results(

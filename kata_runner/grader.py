@@ -4,6 +4,7 @@ its own forked child with limits, and turns what happened into exactly one verdi
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -179,9 +180,18 @@ def _grade_with(
             limits = options.limits
             if "cuda" in (options.devices or _devices()):
                 limits = replace(limits, cap_address_space=False)
+            # Children running side by side share the cores: torch's default of one intra-op thread per
+            # core would oversubscribe them (10x slower on some specs).
+            threads = max(1, (os.cpu_count() or 1) // min(max_parallel, len(jobs)))
+
+            def child(kata: Kata, kata_dir: Path, report: Path) -> int:
+                import torch
+
+                torch.set_num_threads(threads)
+                return zygote.run(kata, kata_dir, report)
+
             targets = [
-                (lambda k=kata, d=kata_dir, r=report: zygote.run(k, d, r))
-                for (kata, kata_dir), report in zip(jobs, reports)
+                (lambda k=kata, d=kata_dir, r=report: child(k, d, r)) for (kata, kata_dir), report in zip(jobs, reports)
             ]
             run_isolated(targets, limits, max_parallel, collect)
         else:

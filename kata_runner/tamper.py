@@ -7,6 +7,7 @@ replaced, deleted or (on a class) newly shadowed.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import MappingProxyType
 
@@ -37,28 +38,43 @@ _SNAPSHOT = _snapshot()
 
 _MISSING = object()
 _CACHES = {"__slotnames__"}  # added by copyreg the first time a tensor is pickled (torch.save)
-_TORCH_DIR = Path(torch.__file__).resolve().parent
+_TORCH_DIR = str(Path(torch.__file__).parent) + os.sep
+# What comparisons rest on: checked after every spec. Everything else is checked once per kata.
+_QUICK = {
+    "torch": ("allclose", "equal", "isclose", "eq", "ne", "all", "any", "abs", "sub", "max", "isfinite", "is_tensor"),
+    "torch.testing": ("assert_close",),
+    "torch.Tensor": ("__eq__", "__ne__", "__bool__", "eq", "ne", "all", "any", "abs", "sub", "max", "item", "tolist"),
+    "torch._C.TensorBase": ("__eq__", "__ne__", "__bool__", "eq", "ne", "all", "any", "abs", "sub", "max", "item"),
+}
 
 
 def _defined_by_torch(value: object) -> bool:
     """torch wraps some of its own functions lazily (importing torch._dynamo, which any optimizer does,
     wraps torch.manual_seed); such a replacement's code lives inside torch's own package."""
     code = getattr(value, "__code__", None)
-    return code is not None and Path(code.co_filename).resolve().is_relative_to(_TORCH_DIR)
+    return code is not None and code.co_filename.startswith(_TORCH_DIR)
 
 
-def changes() -> list[str]:
-    """Qualified names of torch attributes that differ from the snapshot."""
+def _replaced(name: str, keys: object) -> list[str]:
+    before, now = _SNAPSHOT[name], vars({**_MODULES, **_CLASSES}[name])
     found = []
-    for name, ns in {**_MODULES, **_CLASSES}.items():
-        before, now = _SNAPSHOT[name], vars(ns)
-        for key, value in before.items():
-            current = now.get(key, _MISSING)
-            if current is not value and not _defined_by_torch(current):
-                found.append(f"{name}.{key}")
-        if name in _CLASSES:
-            added = now.keys() - before.keys() - _CACHES
-            found.extend(f"{name}.{key}" for key in added if not _defined_by_torch(now[key]))
+    for key in keys:  # type: ignore[attr-defined]
+        current = now.get(key, _MISSING)
+        if current is not before.get(key, _MISSING) and not _defined_by_torch(current):
+            found.append(f"{name}.{key}")
+    return found
+
+
+def changes(full: bool = True) -> list[str]:
+    """Qualified names of torch attributes that differ from the snapshot (only the comparison
+    functions in _QUICK unless `full`)."""
+    if not full:
+        return sorted(hit for name, keys in _QUICK.items() for hit in _replaced(name, keys))
+    found = []
+    for name in {**_MODULES, **_CLASSES}:
+        before, now = _SNAPSHOT[name], vars({**_MODULES, **_CLASSES}[name])
+        keys = before.keys() | (now.keys() - _CACHES if name in _CLASSES else set())
+        found.extend(_replaced(name, keys))
     return sorted(found)
 
 
@@ -66,8 +82,8 @@ class TamperingDetected(AssertionError):
     """Raised when the implementation replaced part of torch."""
 
 
-def check() -> None:
-    changed = changes()
+def check(full: bool = True) -> None:
+    changed = changes(full)
     if changed:
         raise TamperingDetected(
             "the implementation replaced part of torch: "

@@ -32,13 +32,21 @@ def show_current(course: Course, console: Console, previous: str | None) -> str 
 
 
 def watch(course: Course, console: Console, stop_event: Any = None) -> None:
-    from watchfiles import watch as watch_files
-
+    """Collect every kata's checks once, then fork a grading child per save (see zygote.py)."""
     from kata_runner.grader import warm_up
+    from kata_runner.registry import all_katas
+    from kata_runner.zygote import with_zygote
 
     warm_up()
-    current = show_current(course, console, None)
+    options = course.grade_options
+    with_zygote(all_katas(), options.devices, options.spec_timeout, lambda _: _loop(course, console, stop_event))
+
+
+def _loop(course: Course, console: Console, stop_event: Any) -> None:
+    from watchfiles import watch as watch_files
+
     try:
+        current = show_current(course, console, None)
         for _changes in watch_files(
             Path(course.kata_dir),
             watch_filter=_is_python,
