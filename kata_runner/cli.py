@@ -266,10 +266,10 @@ def verify_cmd(kata_dir: Path | None, devices: tuple[str, ...], jobs: int | None
     for row in rows:
         solution = row.solution.verdict.label if row.solution else "-"
         stub = row.stub.verdict.label if row.stub else "-"
-        mark = "[green]ok[/]" if row.ok else "[red]PROBLEM[/]"
-        console.print(f"{mark:>18} {row.kata.name:<24} solution: {solution:<12} stub: {stub}")
+        mark = "[green]     ok[/]" if row.ok else "[red]PROBLEM[/]"
+        console.print(f"{mark} {row.kata.name:<24} solution: {solution:<12} stub: {stub}")
         for problem in row.problems:
-            console.print(f"                   - {escape(problem)}")
+            console.print(f"        - {escape(problem)}")
     bad = [row for row in rows if not row.ok]
     if bad:
         raise click.ClickException(f"{len(bad)} of {len(rows)} katas have problems (listed above).")

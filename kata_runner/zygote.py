@@ -92,8 +92,7 @@ class _StopAtRunLoop:
 
         plugin.precompute(session.items)
         # Park everything the parent has in the permanent generation: children's garbage collections
-        # then never touch (and so never copy) the parent's pages.
-        gc.collect()
+        # then never touch (and so never copy) the parent's pages. (No gc.collect() first: 90 ms.)
         gc.freeze()
         capture = session.config.pluginmanager.getplugin("capturemanager")
         zygote = Zygote(session, collect_errors=self.collect_errors, **self.zygote_args)
