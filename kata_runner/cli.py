@@ -150,7 +150,6 @@ def next_cmd(**options: Any) -> None:
         return
     kata, result = found
     print_kata_header(console, kata, kata.impl_path(course.kata_dir))
-    console.print()
     print_check(console, kata, result, verbose=False)
     console.print(f"\nEdit the file, then run `kata check {kata.id}` (or `kata watch`). Stuck? `kata hint {kata.id}`.")
 
@@ -337,20 +336,20 @@ def export_gradescope_cmd(out: Path) -> None:
 @cli.command("selftest", hidden=True)
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def selftest_cmd(pytest_args: tuple[str, ...]) -> None:
-    """Run the project's own checks: ruff, mypy, the test suite (extra arguments go to pytest), kata verify."""
+    """Run the project's own checks: ruff, mypy, kata verify, then the test suite (extra arguments go to pytest)."""
     import subprocess
 
     from kata_runner.registry import PROJECT_ROOT
 
     steps = [
-        [sys.executable, "-m", "ruff", "check", "."],
-        [sys.executable, "-m", "mypy"],
-        [sys.executable, "-m", "pytest", *(pytest_args or ["tests", "-q", "-n", "auto"])],
-        [sys.executable, "-m", "kata_runner", "verify"],
+        ["ruff", "check", "."],
+        ["mypy"],
+        ["kata_runner", "verify"],
+        ["pytest", *(pytest_args or ["tests", "-q", "-n", "auto"])],
     ]
     for step in steps:
-        click.echo(f"$ {' '.join(step[1:] if step[0] == sys.executable else step)}", err=True)
-        code = subprocess.call(step, cwd=PROJECT_ROOT)
+        click.echo(f"$ python -m {' '.join(step)}", err=True)
+        code = subprocess.call([sys.executable, "-m", *step], cwd=PROJECT_ROOT)
         if code != 0:
             raise SystemExit(code)
 

@@ -14,6 +14,10 @@ class KataLoadError(Exception):
     """The implementation file could not be imported; the message says what and where."""
 
 
+class KataMissing(KataLoadError):
+    """The implementation file does not exist (yet)."""
+
+
 def _relative(path: str | Path) -> str:
     p = Path(path)
     try:
@@ -58,7 +62,10 @@ def is_memory_error(exc: BaseException | None) -> bool:
 
 
 def explain(exc: BaseException, impl_path: Path, check_path: Path) -> tuple[str, str]:
-    """Return (kind, message): kind is 'assertion', 'not_implemented', 'load', 'tamper', 'memory' or 'exception'."""
+    """Return (kind, message): kind is 'assertion', 'not_implemented', 'missing', 'load', 'tamper', 'memory'
+    or 'exception'."""
+    if isinstance(exc, KataMissing):
+        return "missing", str(exc)
     if isinstance(exc, KataLoadError):
         return "load", str(exc)
     if isinstance(exc, TamperingDetected):

@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,12 +100,12 @@ def judge(
         return verdict(Verdict.MEMORY, f"memory limit exceeded ({(limits.memory_bytes or 0) // 2**20} MB){last}.")
     if outcome.signal is not None:
         return verdict(Verdict.CRASHED, f"the process crashed with {outcome.signal_name}{last}.")
+    missing = [s for s in specs if s.kind == "missing"]
+    if missing:
+        return verdict(Verdict.NOT_STARTED, missing[0].message)
     load_errors = [s for s in specs if s.kind == "load"]
     if load_errors:
-        message = load_errors[0].message
-        if "does not exist" in message:
-            return verdict(Verdict.NOT_STARTED, message)
-        return verdict(Verdict.ERROR, f"could not import your code: {message}")
+        return verdict(Verdict.ERROR, f"could not import your code: {load_errors[0].message}")
     tampered = [s for s in specs if s.kind == "tamper"]
     if tampered:
         return verdict(Verdict.ERROR, tampered[0].message)
@@ -190,9 +191,7 @@ def _grade_with(
                 torch.set_num_threads(threads)
                 return zygote.run(kata, kata_dir, report)
 
-            targets = [
-                (lambda k=kata, d=kata_dir, r=report: child(k, d, r)) for (kata, kata_dir), report in zip(jobs, reports)
-            ]
+            targets = [partial(child, kata, kata_dir, report) for (kata, kata_dir), report in zip(jobs, reports)]
             run_isolated(targets, limits, max_parallel, collect)
         else:
             for index, (kata, kata_dir) in enumerate(jobs):

@@ -29,7 +29,7 @@ os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
 import torch  # noqa: E402
 
 from kata_runner import defaults, tamper  # noqa: E402  (tamper snapshots torch before any learner code runs)
-from kata_runner.failures import KataLoadError, describe_import_error, explain  # noqa: E402
+from kata_runner.failures import KataLoadError, KataMissing, describe_import_error, explain  # noqa: E402
 from kata_runner.registry import KATAS_DIR, Kata, kata_for_check_file  # noqa: E402
 
 DEFAULT_SPEC_TIMEOUT = defaults.SPEC_TIMEOUT
@@ -132,7 +132,7 @@ def load_implementation(path: Path) -> ModuleType:
 
 def _import(path: Path) -> ModuleType | KataLoadError:
     if not path.exists():
-        return KataLoadError(f"{path} does not exist: create it (or run `kata reset`) before checking this kata.")
+        return KataMissing(f"{path} does not exist: create it (or run `kata reset`) before checking this kata.")
     name = f"kata_impl_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -233,7 +233,7 @@ class ReportWriter:
                 kata_entry: Kata | None = kata_for_check_file(item.path)
                 impl = kata_entry.impl_path(self.impl_dir) if kata_entry else item.path
                 record["kind"], record["message"] = explain(exc, impl, item.path)
-                if record["kind"] == "load":
+                if record["kind"] in ("load", "missing"):
                     record["status"] = "error"
             else:
                 record["message"] = str(report.longrepr)[-2000:]

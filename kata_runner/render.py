@@ -36,11 +36,13 @@ def make_console(stderr: bool = False) -> Console:
 
 
 def display_path(path: Path) -> str:
-    """A path relative to the working directory when possible: terminals and IDEs make it clickable."""
+    """Relative to the working directory when it lies below it, else absolute: either way a path that
+    terminals and IDEs make clickable."""
     try:
-        return os.path.relpath(path)
+        relative = os.path.relpath(path)
     except ValueError:
         return str(path)
+    return str(Path(path).resolve()) if relative.startswith("..") else relative
 
 
 def state_text(result: KataResult) -> str:
