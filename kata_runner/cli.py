@@ -90,6 +90,7 @@ def make_grade_options(
     spec = spec_timeout or defaults.SPEC_TIMEOUT
     wall = time_limit or max(defaults.KATA_WALL_SECONDS, spec + 5.0)
     limits = Limits(wall, (memory_mb or defaults.MEMORY_MB) * 2**20)
+    devices = tuple(dict.fromkeys(devices))  # --device cpu --device cpu means cpu once
     return GradeOptions(devices=devices, spec_timeout=spec, limits=limits, isolate=CAN_FORK and not in_process)
 
 
@@ -101,7 +102,6 @@ def make_course(
     **limits: Any,
 ) -> Course:
     directory = resolve_kata_dir(kata_dir, solutions)
-    devices = tuple(dict.fromkeys(devices))
     return Course(directory, jobs or os.cpu_count() or 1, make_grade_options(devices, **limits))
 
 
@@ -297,21 +297,14 @@ def grade_cmd(submissions: Path, out: Path, formats: tuple[str, ...], single: bo
                                    "or pass --single to grade the folder itself.")
     # A class is graded on the devices this machine has: listing every spec once more as "skipped" in
     # every report of every student would only add noise (and time) to the gradebook.
-    devices = tuple(dict.fromkeys(limits.pop("devices"))) or available_devices()
-    options = make_grade_options(devices, **limits)
+    options = make_grade_options(limits.pop("devices") or available_devices(), **limits)
     out = out.resolve()
     cache_file = None if fresh else out / ".grade-cache.json"
     console = make_console(stderr=True)
     total = len(found) * len(all_katas())
     with progress_reporter(console, total, f"Grading {len(found)} submission(s)") as advance:
         grade_class(found, cache_file, options, jobs or os.cpu_count() or 1, on_result=advance)
-    if single and "gradescope" in formats:
-        from kata_runner.exporters import gradescope
-        from kata_runner.storage import atomic_write_text
-
-        atomic_write_text(out / "results.json", json.dumps(gradescope(found[0].results), indent=2))
-        formats = tuple(f for f in formats if f != "gradescope")
-    written = write_exports(found, out, list(formats))
+    written = write_exports(found, out, list(formats), single=single)
     cached = sum(s.from_cache for s in found)
     console.print(f"Graded {len(found)} submission(s) ({cached} unchanged, from the cache) into {display_path(out)}"
                   f" ({len(written)} file(s)).")

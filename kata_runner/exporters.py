@@ -101,8 +101,9 @@ def junit_xml(submissions: list[Submission]) -> str:
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def write_exports(submissions: list[Submission], out: Path, formats: list[str]) -> list[Path]:
-    """Write each requested format under `out`; return the files written."""
+def write_exports(submissions: list[Submission], out: Path, formats: list[str], single: bool = False) -> list[Path]:
+    """Write each requested format under `out`; return the files written. For a `single` submission the
+    Gradescope report is `out/results.json`, where Gradescope's run_autograder must leave it."""
     written: list[Path] = []
 
     def write(path: Path, text: str) -> None:
@@ -117,5 +118,6 @@ def write_exports(submissions: list[Submission], out: Path, formats: list[str]) 
         if "exercism" in formats:
             write(out / submission.name / "results.json", json.dumps(combined_exercism(submission.results), indent=2))
         if "gradescope" in formats:
-            write(out / submission.name / "gradescope.json", json.dumps(gradescope(submission.results), indent=2))
+            target = out / "results.json" if single else out / submission.name / "gradescope.json"
+            write(target, json.dumps(gradescope(submission.results), indent=2))
     return written

@@ -70,18 +70,11 @@ class _Running:
     outcome: ChildOutcome = field(default_factory=ChildOutcome)
 
 
-def _rss_bytes(pid: int) -> int:
+def _statm_bytes(pid: int | str, field: int) -> int:
+    """A field of /proc/PID/statm in bytes (0: address space, 1: resident); 0 where there is no /proc."""
     try:
         with open(f"/proc/{pid}/statm", "rb") as f:
-            return int(f.read().split()[1]) * resource.getpagesize()
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _vm_size(pid: int | str = "self") -> int:
-    try:
-        with open(f"/proc/{pid}/statm", "rb") as f:
-            return int(f.read().split()[0]) * resource.getpagesize()
+            return int(f.read().split()[field]) * resource.getpagesize()
     except (OSError, ValueError, IndexError):
         return 0
 
@@ -102,7 +95,7 @@ def _child_main(target: Callable[[], int], write_fd: int, limits: Limits) -> Non
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         if limits.memory_bytes and limits.cap_address_space:
-            base = _vm_size()
+            base = _statm_bytes("self", 0)
             if base:
                 _, hard = resource.getrlimit(resource.RLIMIT_AS)
                 soft = base + limits.memory_bytes
@@ -220,7 +213,7 @@ def run_isolated(
             for pid, run in list(running.items()):
                 done_pid, status = os.waitpid(pid, os.WNOHANG)
                 if done_pid == 0:
-                    rss = _rss_bytes(pid)
+                    rss = _statm_bytes(pid, 1)
                     run.outcome.peak_rss = max(run.outcome.peak_rss, rss)
                     if limits.memory_bytes and rss > limits.memory_bytes:
                         run.outcome.memory_exceeded = True

@@ -28,9 +28,11 @@ _CLASSES = {
 }
 
 
+_NAMESPACES = {**_MODULES, **_CLASSES}
+
+
 def _snapshot() -> dict[str, MappingProxyType]:
-    namespaces = {**_MODULES, **_CLASSES}
-    return {name: MappingProxyType(dict(vars(ns))) for name, ns in namespaces.items()}
+    return {name: MappingProxyType(dict(vars(ns))) for name, ns in _NAMESPACES.items()}
 
 
 _SNAPSHOT = _snapshot()
@@ -56,7 +58,7 @@ def _defined_by_torch(value: object) -> bool:
 
 
 def _replaced(name: str, keys: object) -> list[str]:
-    before, now = _SNAPSHOT[name], vars({**_MODULES, **_CLASSES}[name])
+    before, now = _SNAPSHOT[name], vars(_NAMESPACES[name])
     found = []
     for key in keys:  # type: ignore[attr-defined]
         current = now.get(key, _MISSING)
@@ -71,8 +73,8 @@ def changes(full: bool = True) -> list[str]:
     if not full:
         return sorted(hit for name, keys in _QUICK.items() for hit in _replaced(name, keys))
     found = []
-    for name in {**_MODULES, **_CLASSES}:
-        before, now = _SNAPSHOT[name], vars({**_MODULES, **_CLASSES}[name])
+    for name in _NAMESPACES:
+        before, now = _SNAPSHOT[name], vars(_NAMESPACES[name])
         keys = before.keys() | (now.keys() - _CACHES if name in _CLASSES else set())
         found.extend(_replaced(name, keys))
     return sorted(found)
