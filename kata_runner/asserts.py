@@ -1,8 +1,9 @@
 """Tensor-aware assertions for the checks: short messages that name shape, dtype, device and the
 largest error with its position, never a wall of numbers.
 
-The torch functions used here are captured when this module is imported, before any learner code,
-so an implementation that patches torch cannot change how results are compared.
+These run in the judge, which never runs learner code; what they compare arrived from the subject
+over `kata_runner.wire` as plain tensors. (The torch functions are still captured at import, a habit
+from the days when learner code shared this process; it costs nothing.)
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import traceback
 from pathlib import Path
 
 from kata_runner.asserts import SpecFailure
+from kata_runner.subject import LearnerError, SubjectStop
 from kata_runner.tamper import TamperingDetected
 
 
@@ -64,12 +65,20 @@ def is_memory_error(exc: BaseException | None) -> bool:
 def explain(exc: BaseException, impl_path: Path, check_path: Path) -> tuple[str, str]:
     """Return (kind, message): kind is 'assertion', 'not_implemented', 'missing', 'load', 'tamper', 'memory'
     or 'exception'."""
+    from kata_runner.draw import ShrinkBudgetSpent
+
+    if isinstance(exc, ShrinkBudgetSpent):
+        exc = exc.failure
     if isinstance(exc, KataMissing):
         return "missing", str(exc)
     if isinstance(exc, KataLoadError):
         return "load", str(exc)
     if isinstance(exc, TamperingDetected):
         return "tamper", str(exc)
+    if isinstance(exc, SubjectStop):
+        return exc.kind, str(exc)
+    if isinstance(exc, LearnerError):
+        return "exception", str(exc) + (f"\n  at {exc.where}" if exc.where else "")
     tb = traceback.extract_tb(exc.__traceback__)
     in_impl = location_in(tb, [impl_path])
     if isinstance(exc, NotImplementedError):
@@ -80,7 +89,10 @@ def explain(exc: BaseException, impl_path: Path, check_path: Path) -> tuple[str,
         return "memory", f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
     if isinstance(exc, SpecFailure):
         cause = exc.__cause__
-        origin = location_in(traceback.extract_tb(cause.__traceback__), [impl_path]) if cause else None
+        if isinstance(cause, LearnerError):
+            origin = cause.where or None
+        else:
+            origin = location_in(traceback.extract_tb(cause.__traceback__), [impl_path]) if cause else None
         return "assertion", str(exc) + (f"\n  at {origin}" if origin else "")
     if isinstance(exc, AssertionError):
         text = str(exc)

@@ -90,6 +90,16 @@ def judge(
     def verdict(v: Verdict, message: str) -> KataResult:
         return replace(result, verdict=v, message=message)
 
+    counts: dict[str, int] = {}
+    for spec in specs:
+        counts[spec.nodeid] = counts.get(spec.nodeid, 0) + 1
+    forged = sorted(nodeid for nodeid, n in counts.items() if n > 1)
+    if forged or (collected is not None and set(counts) - set(collected)):
+        return verdict(
+            Verdict.ERROR,
+            "the grading report holds results the checks never produced (something wrote into it): "
+            "an implementation must not touch the grader's files.",
+        )
     if outcome.timed_out:
         return verdict(
             Verdict.TIMEOUT,
@@ -109,6 +119,14 @@ def judge(
     tampered = [s for s in specs if s.kind == "tamper"]
     if tampered:
         return verdict(Verdict.ERROR, tampered[0].message)
+    stopped = {kind: [s for s in specs if s.kind == kind] for kind in ("timeout", "crashed", "exited")}
+    if stopped["timeout"]:
+        first = stopped["timeout"][0]
+        return verdict(Verdict.TIMEOUT, f"'{first.title}' was stopped at its time limit: {first.message}")
+    if stopped["crashed"]:
+        return verdict(Verdict.CRASHED, f"in '{stopped['crashed'][0].title}': {stopped['crashed'][0].message}")
+    if stopped["exited"]:
+        return verdict(Verdict.ERROR, f"in '{stopped['exited'][0].title}': {stopped['exited'][0].message}")
     memory = [s for s in specs if s.kind == "memory"]
     if memory:
         return verdict(Verdict.MEMORY, f"memory limit exceeded in '{memory[0].title}': {memory[0].message}")
@@ -181,9 +199,10 @@ def _grade_with(
             limits = options.limits
             if "cuda" in (options.devices or _devices()):
                 limits = replace(limits, cap_address_space=False)
-            # Children running side by side share the cores: torch's default of one intra-op thread per
-            # core would oversubscribe them (10x slower on some specs).
-            threads = max(1, (os.cpu_count() or 1) // min(max_parallel, len(jobs)))
+            # One torch thread per judge: its tensors are small, and OpenMP's barriers spin on a busy machine
+            # (a 40 000-element mean took 30 ms with two threads on two loaded cores). Subjects run on one
+            # thread too (see subject.py).
+            threads = 1
 
             def child(kata: Kata, kata_dir: Path, report: Path) -> int:
                 import torch
@@ -194,10 +213,15 @@ def _grade_with(
             targets = [partial(child, kata, kata_dir, report) for (kata, kata_dir), report in zip(jobs, reports)]
             run_isolated(targets, limits, max_parallel, collect)
         else:
-            for index, (kata, kata_dir) in enumerate(jobs):
-                started = time.monotonic()
-                code = zygote.run(kata, kata_dir, reports[index])
-                collect(index, ChildOutcome(exit_code=code, duration=time.monotonic() - started))
+            # --in-process: learner code runs in this process too, for a debugger (no integrity claim).
+            zygote.session.config.option.in_process = True
+            try:
+                for index, (kata, kata_dir) in enumerate(jobs):
+                    started = time.monotonic()
+                    code = zygote.run(kata, kata_dir, reports[index])
+                    collect(index, ChildOutcome(exit_code=code, duration=time.monotonic() - started))
+            finally:
+                zygote.session.config.option.in_process = False
     return [r for r in results if r is not None]
 
 

@@ -28,9 +28,10 @@ os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
 
 import torch  # noqa: E402
 
-from kata_runner import defaults, tamper  # noqa: E402  (tamper snapshots torch before any learner code runs)
+from kata_runner import defaults, tamper  # noqa: E402, F401  (tamper snapshots torch before any learner code runs)
 from kata_runner.failures import KataLoadError, KataMissing, describe_import_error, explain  # noqa: E402
 from kata_runner.registry import KATAS_DIR, Kata, kata_for_check_file  # noqa: E402
+from kata_runner.subject import InlineSubject, Subject  # noqa: E402
 
 DEFAULT_SPEC_TIMEOUT = defaults.SPEC_TIMEOUT
 NO_CUDA_REASON = "CUDA is not available on this machine (torch.cuda.is_available() is False)"
@@ -40,6 +41,8 @@ HELP = {
     "device": "run the specs on this device only: cpu or cuda (repeatable; default: every device).",
     "spec_timeout": f"seconds one spec may run before it fails as a timeout (default {DEFAULT_SPEC_TIMEOUT:g}).",
     "kata_report": "write one JSON line per spec result to this file (used by the kata grader).",
+    "in_process": "run learner code inside the pytest process, for a debugger (no integrity claim; "
+    "default when a debugger is attached or $KATA_IN_PROCESS is set).",
 }
 
 
@@ -49,6 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--device", action="append", choices=["cpu", "cuda"], default=None, help=HELP["device"])
     group.addoption("--spec-timeout", type=float, default=DEFAULT_SPEC_TIMEOUT, help=HELP["spec_timeout"])
     group.addoption("--kata-report", default=None, help=HELP["kata_report"])
+    group.addoption("--in-process", action="store_true", default=False, help=HELP["in_process"])
 
 
 @cache
@@ -101,9 +105,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.timeout(seconds))
 
 
+_subjects: list[Subject | InlineSubject] = []
+
+
 @pytest.fixture(autouse=True)
-def _kata_fresh_state() -> Any:
-    """Every spec starts from the same seed and torch defaults, and fails if torch was patched."""
+def _kata_fresh_state(request: pytest.FixtureRequest) -> Any:
+    """Every spec starts from the same seed and torch defaults; its calls into the subject share the
+    spec's time limit (and stop just before pytest-timeout would, to say which line was running)."""
     # Not torch.manual_seed: on a machine without CUDA it still queues lazy seeding calls for CUDA, XPU
     # and MTIA, each recording a stack trace (2 ms per spec).
     torch.default_generator.manual_seed(0)
@@ -111,9 +119,22 @@ def _kata_fresh_state() -> Any:
         torch.cuda.manual_seed_all(0)
     random.seed(0)
     torch.set_default_dtype(torch.float32)
+    marker = request.node.get_closest_marker("timeout")
+    seconds = float(marker.args[0]) if marker and marker.args else request.config.getoption("spec_timeout")
+    deadline = time.monotonic() + max(0.5, seconds - 0.75)
+    for subject in _subjects:
+        subject.deadline = deadline
     with torch.enable_grad():
         yield
-    tamper.check(full=False)
+    for subject in _subjects:
+        subject.deadline = None
+
+
+def in_process(config: pytest.Config) -> bool:
+    """Learner code runs in this process only when asked, or when a debugger is attached."""
+    if config.getoption("in_process") or os.environ.get("KATA_IN_PROCESS"):
+        return True
+    return sys.gettrace() is not None or any(name in sys.modules for name in ("pydevd", "debugpy"))
 
 
 _loaded: dict[Path, ModuleType | KataLoadError] = {}
@@ -148,18 +169,21 @@ def _import(path: Path) -> ModuleType | KataLoadError:
 
 
 @pytest.fixture(scope="module")
-def kata(request: pytest.FixtureRequest) -> Iterator[ModuleType]:
-    """The learner's implementation of this check file's kata, loaded by path from --kata-dir.
-
-    torch is checked in full for patches right after the import and once the kata's specs are done
-    (each spec only checks the comparison functions, which keeps it cheap)."""
+def kata(request: pytest.FixtureRequest) -> Iterator[Subject | InlineSubject]:
+    """The learner's implementation of this check file's kata, behind a subject: `kata.run(probe, ...)`
+    runs a @probe on it in a separate process (or in this one with --in-process) and returns plain
+    observations. The judge never imports the learner's file."""
     entry = kata_for_check_file(request.path)
     if entry is None:
         pytest.fail(f"{request.path.name} is not a registered kata check (see kata_runner/katas.toml).")
-    module = load_implementation(entry.impl_path(kata_dir(request.config)))
-    tamper.check()
-    yield module
-    tamper.check()
+    path = entry.impl_path(kata_dir(request.config))
+    subject: Subject | InlineSubject = InlineSubject(path) if in_process(request.config) else Subject(path)
+    _subjects.append(subject)
+    try:
+        yield subject
+    finally:
+        _subjects.remove(subject)
+        subject.close()
 
 
 def _sentence(item: pytest.Item) -> str:

@@ -84,11 +84,15 @@ class TamperingDetected(AssertionError):
     """Raised when the implementation replaced part of torch."""
 
 
+def message(changed: list[str]) -> str:
+    return (
+        "the implementation replaced part of torch: "
+        + ", ".join(changed[:8])
+        + ". Graders compare results with torch itself, so patching torch is not allowed."
+    )
+
+
 def check(full: bool = True) -> None:
     changed = changes(full)
     if changed:
-        raise TamperingDetected(
-            "the implementation replaced part of torch: "
-            + ", ".join(changed[:8])
-            + ". Graders compare results with torch itself, so patching torch is not allowed."
-        )
+        raise TamperingDetected(message(changed))

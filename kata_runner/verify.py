@@ -2,14 +2,16 @@
 
 Every registered kata has its three files and at least two hints; its stub teaches (docstring,
 TODO, NotImplementedError) and matches the pristine copy `kata reset` restores; its checks import
-nothing from katas/ or solutions/; every solution passes every spec on every available device; and
-every stub is graded "not started".
+nothing from katas/ or solutions/ and open with their contract clauses, every clause naming the specs
+that enforce it and every spec named by a clause; every solution passes every spec on every available
+device; and every stub is graded "not started".
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +57,34 @@ def check_imports(check_path: Path) -> list[str]:
     return problems
 
 
+CLAUSE = re.compile(r"^(C\d+)\s", re.MULTILINE)
+
+
+def check_contract(check_path: Path) -> list[str]:
+    """The check module's docstring lists contract clauses (lines starting `C1 `, `C2 `, ...); each
+    clause names at least one spec (by its name without `test_`), and every spec is named by one."""
+    tree = ast.parse(check_path.read_text(encoding="utf-8"), filename=str(check_path))
+    doc = ast.get_docstring(tree) or ""
+    specs = {node.name.removeprefix("test_") for node in tree.body
+             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+    if not specs:
+        return [f"{check_path.name} has no spec"]
+    starts = [m.start() for m in CLAUSE.finditer(doc)]
+    if not starts:
+        return [f"{check_path.name} does not open with its contract clauses (lines starting C1, C2, ...)"]
+    clauses = [doc[a:b] for a, b in zip(starts, starts[1:] + [len(doc)])]
+    problems = []
+    named: set[str] = set()
+    for clause in clauses:
+        found = {spec for spec in specs if re.search(rf"\b(?:test_)?{re.escape(spec)}\b", clause)}
+        if not found:
+            problems.append(f"{check_path.name}: clause {clause.split()[0]} names no spec")
+        named |= found
+    problems.extend(f"{check_path.name}: spec test_{spec} is not named by any contract clause"
+                    for spec in sorted(specs - named))
+    return problems
+
+
 def check_files(kata: Kata, solutions_dir: Path, pristine: dict[str, str]) -> list[str]:
     problems = []
     for label, path in (
@@ -81,6 +111,7 @@ def check_files(kata: Kata, solutions_dir: Path, pristine: dict[str, str]) -> li
             )
     if kata.check_path.is_file():
         problems.extend(check_imports(kata.check_path))
+        problems.extend(check_contract(kata.check_path))
     return problems
 
 

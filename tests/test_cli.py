@@ -53,10 +53,10 @@ def test_check_prints_each_spec_the_first_failure_and_a_count(stub_dir: Path) ->
                 stub_dir / "01_custom_linear.py")
     result = run("check", "custom_linear", "--kata-dir", str(stub_dir), *ONLY_CPU)
     assert result.exit_code == 1
-    assert "PASS  weight is a registered nn.Parameter" in result.stdout
-    assert "FAIL  The bias is added to every row of the output." in result.stdout
-    assert "First failure: forward(x) equals x @ weight.T + bias" in result.stdout
-    assert "Expected x @ weight.T + bias." in result.stdout
+    assert "PASS  weight (out_features, in_features) and bias (out_features,) are the layer's whole state." in result.stdout
+    assert "FAIL  forward(x) equals x @ weight.T + bias" in result.stdout
+    assert "First failure: An optimizer's step" in result.stdout
+    assert "is the bias added?" not in result.stdout or "First failure" in result.stdout
     assert "specs pass" in result.stdout and "Kata 01 failing" in result.stdout
     assert "site-packages" not in result.stdout, "no harness-internal traceback frames"
 
@@ -224,3 +224,17 @@ def test_verify_reports_a_broken_solution_set(solution_dir: Path) -> None:
     assert result.exit_code == 1
     assert "missing solution" in result.stdout and "solution is error" in result.stdout
     assert "2 of 12 katas have problems" in result.output
+
+
+def test_verify_requires_contract_clauses_that_name_every_spec(tmp_path: Path) -> None:
+    from kata_runner.verify import check_contract
+
+    check = tmp_path / "test_99_demo.py"
+    check.write_text('"""Demo.\n\nC1  forward works.  -> forward_works\nC2  nothing named here.\n"""\n\n'
+                     "def test_forward_works(kata, device):\n    pass\n\n"
+                     "def test_orphan_spec(kata, device):\n    pass\n")
+    problems = check_contract(check)
+    assert any("clause C2 names no spec" in p for p in problems)
+    assert any("test_orphan_spec is not named" in p for p in problems)
+    check.write_text('"""No clauses."""\n\ndef test_x(kata, device):\n    pass\n')
+    assert any("does not open with its contract clauses" in p for p in check_contract(check))

@@ -16,7 +16,7 @@ from kata_runner.testing import module_constant
 
 CASES = sorted((Path(__file__).parent / "hostile").glob("*.py"))
 TIME_LIMIT = 6.0
-LIMITS = ["--time-limit", str(TIME_LIMIT), "--spec-timeout", "1", "--memory-mb", "768", "--device", "cpu"]
+LIMITS = ["--time-limit", str(TIME_LIMIT), "--spec-timeout", "3", "--memory-mb", "768", "--device", "cpu"]
 SLACK = 4.0  # fork, reporting and a loaded CI machine
 
 

@@ -12,11 +12,32 @@ from kata_runner.plugin import NO_CUDA_REASON, available_devices
 
 SPEC = '''
 import torch
+from kata_runner.probing import probe
+
+@probe
+def weight_device(impl, device):
+    return impl.CustomLinear(3, 2, device=device).weight
 
 def test_layer_builds_on_the_device(kata, device):
     """The implementation is loaded from --kata-dir and builds on the device."""
-    layer = kata.CustomLinear(3, 2, device=device)
-    assert layer.weight.device.type == device.type
+    weight = kata.run(weight_device, device)
+    assert weight.device.type == device.type
+'''
+
+WHO_RUNS = '''
+import os
+import sys
+from kata_runner.probing import probe
+
+@probe
+def whereabouts(impl):
+    return {"pid": os.getpid(), "modules": sorted(m for m in sys.modules if m.startswith("kata_impl_"))}
+
+def test_report_who_runs_what(kata, device):
+    """reports which process ran the learner's code"""
+    seen = kata.run(whereabouts)
+    judge = sorted(m for m in sys.modules if m.startswith("kata_impl_"))
+    print(f"JUDGE={os.getpid()} SUBJECT={seen['pid']} JUDGE_MODULES={judge} SUBJECT_MODULES={seen['modules']}")
 '''
 
 
@@ -58,7 +79,7 @@ def test_kata_dir_also_comes_from_the_environment(pytester, impl_dir, monkeypatc
 def test_a_missing_implementation_is_reported_by_path(pytester, tmp_path) -> None:
     pytester.makepyfile(test_01_custom_linear=SPEC)
     result = run(pytester, "--device", "cpu", f"--kata-dir={tmp_path}")
-    result.assert_outcomes(errors=1)
+    result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*01_custom_linear.py does not exist*"])
 
 
@@ -103,3 +124,28 @@ def test_the_report_streams_one_json_line_per_event(pytester, impl_dir, tmp_path
     assert cpu["status"] == "pass" and cpu["name"] == "layer builds on the device"
     assert cpu["doc"] == "The implementation is loaded from --kata-dir and builds on the device."
     assert "def test_layer_builds_on_the_device" in cpu["test_code"]
+
+
+def _who(result: pytest.RunResult) -> dict[str, str]:
+    line = next(x for x in result.stdout.lines if "JUDGE=" in x)
+    return dict(part.split("=", 1) for part in line[line.index("JUDGE="):].split(" "))
+
+
+def test_the_judge_never_imports_the_learners_code(pytester, impl_dir) -> None:
+    """Spec functions run in a process that never imports the implementation; a subject process does."""
+    pytester.makepyfile(test_01_custom_linear=WHO_RUNS)
+    result = run(pytester, "-s", "--device", "cpu", f"--kata-dir={impl_dir}")
+    result.assert_outcomes(passed=1)
+    fields = _who(result)
+    assert fields["JUDGE"] != fields["SUBJECT"]
+    assert fields["JUDGE_MODULES"] == "[]"
+    assert "kata_impl_01_custom_linear" in fields["SUBJECT_MODULES"]
+
+
+def test_in_process_mode_runs_the_learners_code_in_the_judge_for_debuggers(pytester, impl_dir) -> None:
+    pytester.makepyfile(test_01_custom_linear=WHO_RUNS)
+    result = run(pytester, "-s", "--device", "cpu", "--in-process", f"--kata-dir={impl_dir}")
+    result.assert_outcomes(passed=1)
+    fields = _who(result)
+    assert fields["JUDGE"] == fields["SUBJECT"]
+    assert "kata_impl_01_custom_linear" in fields["JUDGE_MODULES"]

@@ -1,8 +1,11 @@
 """Every kata's checks, proven against variants of its solution in tests/variants/NN_slug/:
 
 - correct_*.py: alternative correct implementations; the checks must pass them.
-- mistake_*.py: one classic mistake each; the checks must fail them, and at least one failing
+- mistake_*.py: one plausible mistake each; the checks must fail them, and at least one failing
   spec's message must contain the file's EXPECT phrase, which names the concept.
+- Every spec has teeth: each one fails on at least one mistake variant.
+
+Each kata's variants are graded in one batch, forked from one warm pytest session.
 """
 
 from __future__ import annotations
@@ -12,51 +15,64 @@ from pathlib import Path
 
 import pytest
 
-from kata_runner.grader import GradeOptions, grade
-from kata_runner.registry import find_kata
-from kata_runner.results import SpecStatus, Verdict
+from kata_runner.grader import GradeOptions, grade_many
+from kata_runner.registry import all_katas, find_kata
+from kata_runner.results import KataResult, SpecStatus, Verdict
 from kata_runner.testing import module_constant
 
 VARIANTS = Path(__file__).parent / "variants"
 CPU = GradeOptions(devices=("cpu",))
+KATAS = [kata.name for kata in all_katas()]
+MIN_CORRECT = 4
 
 
-def variant_files(prefix: str) -> list[Path]:
-    return sorted(VARIANTS.glob(f"*/{prefix}_*.py"))
+def grade_files(paths: list[Path], tmp_path: Path) -> list[KataResult]:
+    jobs = []
+    for index, path in enumerate(paths):
+        kata = find_kata(path.parent.name)
+        folder = tmp_path / f"{index}_{path.stem}"
+        folder.mkdir()
+        shutil.copy(path, folder / kata.filename)
+        jobs.append((kata, folder))
+    return grade_many(jobs, CPU)
 
 
-def grade_variant(path: Path, tmp_path: Path):
-    kata = find_kata(path.parent.name)
-    shutil.copy(path, tmp_path / kata.filename)
-    return grade(kata, tmp_path, CPU)
+def failures_of(result: KataResult) -> list[str]:
+    return [f"{s.title}: {s.message}" for s in result.specs if s.status not in (SpecStatus.PASS, SpecStatus.SKIP)]
 
 
-def _id(path: Path) -> str:
-    return f"{path.parent.name}/{path.stem}"
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("kata_name", KATAS)
+def test_correct_alternatives_pass(kata_name: str, tmp_path: Path) -> None:
+    paths = sorted((VARIANTS / kata_name).glob("correct_*.py"))
+    assert len(paths) >= MIN_CORRECT, f"{kata_name} needs at least {MIN_CORRECT} correct alternatives"
+    wrong = []
+    for path, result in zip(paths, grade_files(paths, tmp_path)):
+        if result.verdict is not Verdict.PASS:
+            wrong.append(f"{path.name}: {result.verdict.value}: {result.message}\n  " + "\n  ".join(failures_of(result)))
+    assert not wrong, "correct alternatives were not accepted:\n" + "\n".join(wrong)
 
 
-@pytest.mark.parametrize("path", variant_files("correct"), ids=_id)
-def test_correct_alternative_passes(path: Path, tmp_path: Path) -> None:
-    result = grade_variant(path, tmp_path)
-    failures = [f"{s.title}: {s.message}" for s in result.specs if s.status not in (SpecStatus.PASS, SpecStatus.SKIP)]
-    assert result.verdict is Verdict.PASS, f"{result.verdict}: {result.message}\n" + "\n".join(failures)
-
-
-@pytest.mark.parametrize("path", variant_files("mistake"), ids=_id)
-def test_mistake_fails_naming_the_concept(path: Path, tmp_path: Path) -> None:
-    phrase = str(module_constant(path, "EXPECT"))
-    result = grade_variant(path, tmp_path)
-    assert result.verdict is Verdict.FAIL, f"expected a fail verdict, got {result.verdict}: {result.message}"
-    messages = [s.message for s in result.specs if s.status in (SpecStatus.FAIL, SpecStatus.ERROR)]
-    assert any(phrase.lower() in m.lower() for m in messages), (
-        f"no failing spec mentions {phrase!r}; the failures were:\n" + "\n---\n".join(messages)
-    )
-
-
-def test_every_kata_has_variants() -> None:
-    from kata_runner.registry import all_katas
-
-    for kata in all_katas():
-        folder = VARIANTS / kata.name
-        assert list(folder.glob("correct_*.py")), f"{folder} has no correct_*.py alternative"
-        assert list(folder.glob("mistake_*.py")), f"{folder} has no mistake_*.py variant"
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("kata_name", KATAS)
+def test_mistakes_fail_naming_the_concept_and_every_spec_has_teeth(kata_name: str, tmp_path: Path) -> None:
+    paths = sorted((VARIANTS / kata_name).glob("mistake_*.py"))
+    assert paths, f"{kata_name} has no mistake_*.py variant"
+    (solution,) = grade_many([(find_kata(kata_name), find_kata(kata_name).solution_path.parent)], CPU)
+    specs = {s.name for s in solution.specs if s.status is SpecStatus.PASS}
+    assert specs, f"the solution of {kata_name} passed no spec: {solution.message}"
+    problems, caught = [], set()
+    for path, result in zip(paths, grade_files(paths, tmp_path)):
+        phrase = str(module_constant(path, "EXPECT"))
+        failing = [s for s in result.specs if s.status in (SpecStatus.FAIL, SpecStatus.ERROR)]
+        caught.update(s.name for s in failing)
+        if result.verdict is not Verdict.FAIL:
+            problems.append(f"{path.name}: expected a fail verdict, got {result.verdict.value}: {result.message}")
+        elif not any(phrase.lower() in s.message.lower() for s in failing):
+            problems.append(f"{path.name}: no failing spec mentions {phrase!r}; the failures were:\n  "
+                            + "\n  ".join(s.message.splitlines()[0] for s in failing))
+    toothless = sorted(specs - caught)
+    if toothless:
+        problems.append("specs that no mistake variant fails (add a variant, or sharpen the spec):\n  "
+                        + "\n  ".join(toothless))
+    assert not problems, "\n".join(problems)
