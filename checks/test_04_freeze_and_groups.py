@@ -1,17 +1,55 @@
 """Kata 04: freeze/unfreeze by name prefix, optimizer parameter groups, parameter counts.
 
-Each spec checks one behaviour. Most optimizer specs apply torch.optim's rules and SGD's update
-through the small `optimizer_rules` and `sgd_step` below, which name the broken rule in their
-messages; one spec hands the groups to the real torch.optim.SGD and Adam. Building the first
-optimizer in a process imports torch._dynamo (over a second), so it is imported here, at collection:
-the grader collects once and forks its children from there, so they do not pay for it again.
+Every spec is judged outside the learner's process. The judge draws a MODULE TREE as a plain description
+(nested Sequential / ModuleList / ModuleDict / custom blocks, Linear layers with and without bias, a subclass
+of nn.Linear with an extra parameter, BatchNorm with and without affine parameters, parameter-free
+activations, private names such as `_hidden`, buffers, modules kept in a plain Python list, tied parameters
+and shared submodules, "layer1" next to "layer10", "1" next to "10"); a probe builds that tree in the
+subject, calls the learner's helpers on it and observes by behaviour: which parameters receive a gradient
+from a backward pass, how an SGD step over the returned groups moves each parameter. The judge builds its
+own copy of the tree and computes every expectation with PyTorch's own named_parameters(), parameters()
+and state_dict().
+
+Contract clauses, and the specs that enforce them:
+
+C1  A prefix p matches the parameter name n when n == p or n.startswith(p + "."); the names are those
+    model.named_parameters() yields (a shared parameter once, under its first name).
+    -> freeze_stops_gradients_exactly_under_the_prefixes, a_prefix_names_whole_components_layer1_is_not_layer10,
+       param_groups_give_each_trainable_parameter_the_lr_of_its_longest_prefix
+C2  freeze(model, prefixes) switches requires_grad off, in place, under the prefixes and nowhere else
+    (already frozen parameters stay frozen; grad mode on or off): backward no longer reaches them; unfreeze
+    switches it back on under the prefixes only, on the same Parameter objects.
+    -> freeze_stops_gradients_exactly_under_the_prefixes, unfreeze_restores_training_under_the_prefixes
+C3  Both return a plain list of str: the sorted names whose requires_grad actually flipped (a parameter that
+    already had the requested state is not named; a second identical call returns []).
+    -> freeze_returns_the_sorted_names_it_flipped, unfreeze_restores_training_under_the_prefixes
+C4  prefixes is any iterable of str (list, tuple, set, dict keys, a generator), possibly empty, possibly with
+    repeats; it is iterated once.   -> prefixes_may_be_any_iterable_even_a_generator
+C5  A prefix that matches no parameter name (empty, a trailing dot, part of a component, a buffer's name, the
+    path of a module without parameters) raises ValueError naming it, before anything changes.
+    -> an_unmatched_prefix_raises_value_error_before_changing_anything
+C6  param_groups returns a list of dicts {"params": list, "lr": number, "names": list}, names[i] the name of
+    params[i]; every trainable parameter in exactly one group, with the lr of its longest matching prefix
+    (default_lr when none matches); frozen parameters in none; no empty group. lr_by_prefix may hold prefixes
+    that match nothing (no error, no group).
+    -> param_groups_give_each_trainable_parameter_the_lr_of_its_longest_prefix, group_names_name_the_group_params,
+       frozen_parameters_are_left_out_of_the_groups, empty_groups_are_left_out
+C7  An SGD step over the groups moves each trainable parameter by -lr * grad with its group's lr and never
+    a frozen one (even one holding a stale .grad); the groups go into torch.optim.SGD as they are.
+    -> an_sgd_step_over_the_groups_moves_only_trainable_parameters, groups_work_as_given_with_torch_optim_sgd
+C8  count_parameters(model, trainable_only=False) is a plain int: the numel of every registered parameter,
+    a shared one once, buffers and unregistered tensors never; with trainable_only, only requires_grad ones.
+    -> count_parameters_counts_each_registered_parameter_once, count_parameters_trainable_only_counts_what_trains
+C9  The caller's prefixes and lr_by_prefix are never modified.   -> helpers_leave_the_callers_arguments_alone
 """
 
 import torch
-import torch._dynamo  # noqa: F401 - see the module docstring
+import torch._dynamo  # noqa: F401 - the first torch.optim optimizer imports it (a second); do it at collection
 from torch import nn
 
-from kata_runner.asserts import assert_close, attempt, fail
+from kata_runner.asserts import assert_close, fail
+from kata_runner.draw import examples, given, st
+from kata_runner.probing import outcome, probe
 
 DOTTED = (
     "A dotted prefix p matches the name n only when n == p or n.startswith(p + '.'), "
@@ -27,470 +65,783 @@ FROZEN_OUT = (
 )
 SHARED_ONCE = "A shared (tied) parameter is one parameter and must be counted once: model.parameters() yields it once."
 SHAPE = "param_groups must return a list of dicts {'params': [...], 'lr': ..., 'names': [...]} (optimizer param groups)"
-
-#: Every parameter name of Net and its numel.
-NET_SIZES = {
-    "layer1.weight": 16, "layer1.bias": 4,
-    "layer10.weight": 16, "layer10.bias": 4,
-    "encoder.0.weight": 16, "encoder.0.bias": 4,
-    "encoder.2.weight": 16, "encoder.2.bias": 4,
-    "head.weight": 8, "head.bias": 2,
-}  # fmt: skip
-NET_TOTAL = sum(NET_SIZES.values())
+FIRST_NAME = "Names are those model.named_parameters() yields: a shared parameter once, under its first name."
 
 
-class Net(nn.Module):
-    """layer1 next to layer10 (the classic prefix trap), a nested encoder and a head."""
+# ------------------------------------------------------------------------------------ module trees
+# A tree is a plain description (lists, str, int, bool) that crosses the wire; `build` turns it into the same
+# nn.Module on both sides. Node forms:
+#   ["linear", in, out, bias]            nn.Linear
+#   ["gated", in, out, bias]             GatedLinear, a subclass of nn.Linear with an extra Parameter "gate"
+#   ["bn", n, affine]                    nn.BatchNorm1d (buffers always; weight and bias only when affine)
+#   ["act"]                              nn.Tanh (no parameters)
+#   ["long", n]                          nn.Sequential of 11 children: Linear at "1" and "10", Tanh elsewhere
+#   ["seq", [node...]] / ["mlist", [node...]] / ["mdict", [[key, node]...]]
+#   ["block", [[attr, node]...], [[param, shape]...], [[buffer, shape, persistent]...], [node...]]
+#        a custom nn.Module: registered children, its own Parameters and buffers, and modules kept in a plain
+#        Python list (unregistered: invisible to named_parameters)
+# A tree is {"root": node, "ties": [[kind, module_path, attr, source]...], "seed": int}: a "param" tie sets
+# module.attr to the parameter named source (weight tying), a "module" tie sets it to the submodule source.
 
-    def __init__(self) -> None:
+
+class GatedLinear(nn.Linear):
+    """A subclass of a built-in layer that adds a parameter of its own."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__(in_features, out_features, bias)
+        self.gate = nn.Parameter(torch.ones(out_features))
+
+
+class Block(nn.Module):
+    def __init__(self, children, params, buffers, plain) -> None:
         super().__init__()
-        self.layer1 = nn.Linear(4, 4)
-        self.layer10 = nn.Linear(4, 4)
-        self.encoder = nn.Sequential(nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 4))
-        self.head = nn.Linear(4, 2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(torch.tanh(self.layer10(torch.tanh(self.layer1(x))))))
-
-
-class TiedNet(nn.Module):
-    """A language-model-style decoder that reuses the embedding matrix (weight tying)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.embed = nn.Embedding(10, 4)
-        self.body = nn.Linear(4, 4)
-        self.decoder = nn.Linear(4, 10)
-        self.decoder.weight = self.embed.weight  # one Parameter, two module attributes
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.decoder(torch.tanh(self.body(self.embed(tokens))))
+        for attr, node in children:
+            setattr(self, attr, _node(node))
+        for name, shape in params:
+            setattr(self, name, nn.Parameter(torch.zeros(shape)))
+        for name, shape, persistent in buffers:
+            self.register_buffer(name, torch.zeros(shape), persistent=persistent)
+        self.plain = [_node(node) for node in plain]  # a plain list: not registered
 
 
-def trainable(model):
-    return {name for name, p in model.named_parameters() if p.requires_grad}
+def _node(node):
+    kind = node[0]
+    if kind == "linear":
+        return nn.Linear(node[1], node[2], bias=node[3])
+    if kind == "gated":
+        return GatedLinear(node[1], node[2], node[3])
+    if kind == "bn":
+        return nn.BatchNorm1d(node[1], affine=node[2])
+    if kind == "act":
+        return nn.Tanh()
+    if kind == "long":
+        return nn.Sequential(*[nn.Linear(node[1], node[1]) if i in (1, 10) else nn.Tanh() for i in range(11)])
+    if kind == "seq":
+        return nn.Sequential(*[_node(child) for child in node[1]])
+    if kind == "mlist":
+        return nn.ModuleList([_node(child) for child in node[1]])
+    if kind == "mdict":
+        return nn.ModuleDict({key: _node(child) for key, child in node[1]})
+    return Block(node[1], node[2], node[3], node[4])
 
 
-def frozen(model):
-    return {name for name, p in model.named_parameters() if not p.requires_grad}
-
-
-def call(kata, fn_name, model, *args, **kwargs):
-    shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
-    doing = f"{fn_name}(model{', ' if shown else ''}{shown})"
-    return attempt(getattr(kata, fn_name), model, *args, doing=doing, **kwargs)
-
-
-def expect_value_error(kata, fn_name, model, prefixes, missing):
-    try:
-        getattr(kata, fn_name)(model, prefixes)
-    except NotImplementedError:
-        raise
-    except ValueError as exc:
-        if missing not in str(exc):
-            fail(
-                f"{fn_name}(model, {prefixes!r}) raised ValueError({str(exc)!r}), which does not name "
-                f"the prefix {missing!r} that matches nothing."
-            )
-    except Exception as exc:  # noqa: BLE001 - the learner's exception becomes the verdict
-        fail(
-            f"{fn_name}(model, {prefixes!r}) raised {type(exc).__name__}: {exc}; expected ValueError "
-            f"naming the unmatched prefix {missing!r}."
-        )
-    else:
-        fail(
-            f"{fn_name}(model, {prefixes!r}) did not raise: the prefix {missing!r} matches no parameter name. "
-            "An unmatched prefix is almost always a typo; raise ValueError naming it instead of doing nothing."
-        )
-
-
-def freeze_exactly(kata, model, prefixes, expected):
-    """freeze(model, prefixes) as the setup of a later spec; it must freeze exactly `expected`."""
-    call(kata, "freeze", model, prefixes)
-    if frozen(model) != set(expected):
-        fail(
-            f"freeze(model, {prefixes!r}) froze {sorted(frozen(model))}, expected {sorted(expected)}: requires_grad "
-            f"must be False exactly under the prefixes. {DOTTED}"
-        )
-
-
-def groups_of(kata, model, lr_by_prefix, default_lr):
-    """Call param_groups and check its shape; return [(names, params, lr), ...]."""
-    doing = f"param_groups(model, {lr_by_prefix!r}, {default_lr!r})"
-    groups = attempt(kata.param_groups, model, lr_by_prefix, default_lr, doing=doing)
-    if not isinstance(groups, list | tuple):
-        fail(f"{doing} returned a {type(groups).__name__}: {SHAPE}.")
-    result = []
-    for i, group in enumerate(groups):
-        if not isinstance(group, dict) or not {"params", "lr", "names"} <= set(group):
-            got = sorted(group) if isinstance(group, dict) else type(group).__name__
-            fail(f"group {i} is {got}: {SHAPE}.")
-        if isinstance(group["params"], set):
-            fail(f"group {i} keeps its params in a set: torch.optim needs an ordered collection (a list). {SHAPE}.")
-        params, names = list(group["params"]), list(group["names"])
-        if len(params) != len(names):
-            fail(f"group {i} has {len(params)} params but {len(names)} names: names[j] must be the name of params[j].")
-        result.append((names, params, group["lr"]))
-    return result
-
-
-def optimizer_rules(groups):
-    """The checks torch.optim's Optimizer.add_param_group applies to every group."""
-    if not groups:
-        fail("param_groups returned no group: torch.optim raises 'optimizer got an empty parameter list'.")
-    seen = set()
-    for names, params, lr in groups:
-        if isinstance(lr, bool) or not isinstance(lr, int | float):
-            fail(f"a group has lr {lr!r}: each group's 'lr' must be a number, used as that group's learning rate.")
-        for name, p in zip(names, params, strict=True):
-            if not isinstance(p, nn.Parameter) or not p.is_leaf:
-                fail(f"group entry {name!r} is not a leaf nn.Parameter: torch.optim can't optimize a non-leaf Tensor.")
-            if id(p) in seen:
-                fail(f"parameter {name!r} is in more than one group. {ONE_GROUP}")
-            seen.add(id(p))
-
-
-def sgd_step(groups):
-    """torch.optim.SGD(groups).step(), no momentum: each parameter it holds whose .grad is set moves by -lr * grad."""
+def build(tree, device="cpu", dtype=torch.float64):
+    model = _node(tree["root"]).to(device=device, dtype=dtype)
+    for kind, path, attr, source in tree["ties"]:
+        value = model.get_parameter(source) if kind == "param" else model.get_submodule(source)
+        setattr(model.get_submodule(path), attr, value)
+    generator = torch.Generator().manual_seed(tree["seed"])
     with torch.no_grad():
-        for _, params, lr in groups:
-            for p in params:
-                if p.grad is not None:
-                    p.sub_(lr * p.grad)
+        for _, p in model.named_parameters():
+            p.copy_(torch.randn(p.shape, generator=generator, dtype=torch.float64))
+    return model
 
 
-def lrs_by_name(groups):
-    """name -> list of the lrs of every group it appears in."""
-    found: dict[str, list[float]] = {}
-    for names, _, lr in groups:
-        for name in names:
-            found.setdefault(name, []).append(lr)
+_JUDGE_MODELS: dict[tuple[str, str], nn.Module] = {}
+
+
+def judged(tree, device="cpu"):
+    """The judge's own copy of a tree, built once and only read (names, values, counts)."""
+    key = (repr(tree), str(device))
+    if key not in _JUDGE_MODELS:
+        if len(_JUDGE_MODELS) > 256:
+            _JUDGE_MODELS.clear()
+        _JUDGE_MODELS[key] = build(tree, device)
+    return _JUDGE_MODELS[key]
+
+
+def loss_of(model):
+    """sum_k (k + 1) * |p_k|^2 / 2 over named_parameters(): its gradient for the k-th parameter is (k + 1) * p_k."""
+    total = None
+    for k, (_, p) in enumerate(model.named_parameters()):
+        term = (k + 1) * p.double().pow(2).sum() / 2
+        total = term if total is None else total + term
+    return total
+
+
+def grads_after_backward(model, held):
+    """Clear every .grad, backward through loss_of, and report the gradient of each Parameter in `held` (name ->
+    the Parameter object an optimizer built before the call would hold)."""
+    for p in [*model.parameters(), *held.values()]:
+        p.grad = None
+    loss = loss_of(model)
+    if loss is not None and loss.requires_grad:
+        loss.backward()
+    grads = {name: None if p.grad is None else p.grad.detach().clone() for name, p in held.items()}
+    return {"grads": grads, "names": [name for name, _ in model.named_parameters()]}
+
+
+def as_form(prefixes, form):
+    if form == "tuple":
+        return tuple(prefixes)
+    if form == "set":
+        return set(prefixes)
+    if form == "dict keys":
+        return dict.fromkeys(prefixes).keys()
+    if form == "generator":
+        return (p for p in prefixes)
+    return list(prefixes)
+
+
+def matches(name, prefix):
+    return name == prefix or name.startswith(prefix + ".")
+
+
+# ------------------------------------------------------------------------------------------ probes
+
+
+@probe
+def flip(impl, tree, device, pre_frozen, prefixes, form="list", fn="freeze", twice=False, no_grad=False):
+    model = build(tree, device)
+    named = dict(model.named_parameters())
+    for name in pre_frozen:
+        named[name].requires_grad_(False)
+    helper = getattr(impl, fn)
+    given_prefixes = as_form(prefixes, form)
+    with torch.set_grad_enabled(not no_grad):
+        returned = helper(model, given_prefixes)
+        again = helper(model, as_form(prefixes, form)) if twice else None
+    return {
+        "returned": returned,
+        "again": again,
+        **grads_after_backward(model, named),
+    }
+
+
+@probe
+def flip_with_typo(impl, tree, device, pre_frozen, prefixes, fn="freeze"):
+    model = build(tree, device)
+    named = dict(model.named_parameters())
+    for name in pre_frozen:
+        named[name].requires_grad_(False)
+    result = outcome(getattr(impl, fn), model, list(prefixes))
+    if result["raised"] and "NotImplementedError" in result["raised"]["types"]:
+        raise NotImplementedError(result["raised"]["message"])  # not started: graded as such, not as a failure
+    return {"result": result, **grads_after_backward(model, named)}
+
+
+def _observe_groups(groups, owner):
+    seen = []
+    for group in groups if isinstance(groups, list | tuple) else []:
+        if not isinstance(group, dict):
+            seen.append({"type": type(group).__name__})
+            continue
+        params = group.get("params")
+        kind = type(params).__name__
+        listed = list(params) if isinstance(params, list | tuple | set) else []
+        names = group.get("names")
+        seen.append({
+            "type": "dict", "keys": sorted(str(k) for k in group), "params_type": kind,
+            "owners": [owner.get(id(p)) for p in listed], "lr": group.get("lr"),
+            "names": [str(n) for n in names] if isinstance(names, list | tuple) else None,
+        })
+    return seen, type(groups).__name__
+
+
+@probe
+def group_and_step(impl, tree, device, frozen, table, default_lr, optimizer=False):
+    """Warm-up gradients everywhere, freeze `frozen`, build the groups, backward again, one SGD step."""
+    model = build(tree, device)
+    named = dict(model.named_parameters())
+    owner = {id(p): name for name, p in named.items()}
+    loss_of(model).backward()  # earlier training: every parameter now holds a .grad
+    for name in frozen:
+        named[name].requires_grad_(False)
+    groups = impl.param_groups(model, table, default_lr)
+    seen, groups_type = _observe_groups(groups, owner)
+    loss = loss_of(model)
+    if loss.requires_grad:
+        loss.backward()  # trainable parameters accumulate a second gradient; frozen ones keep the stale one
+    stepped = None
+    if optimizer:
+        stepped = outcome(lambda: torch.optim.SGD(groups, lr=123.0).step())
+    else:
+        with torch.no_grad():  # SGD without momentum; malformed groups are left to the judge's shape checks
+            for group in groups if isinstance(groups, list | tuple) else []:
+                if not isinstance(group, dict) or not isinstance(group.get("lr"), int | float):
+                    continue
+                params = group.get("params")
+                for p in list(params) if isinstance(params, list | tuple | set) else []:
+                    if isinstance(p, torch.Tensor) and p.grad is not None:
+                        p.sub_(group["lr"] * p.grad)
+    return {
+        "groups": seen, "groups_type": groups_type, "stepped": stepped,
+        "after": {name: p.detach().clone() for name, p in named.items()},
+    }
+
+
+@probe
+def arguments_kept(impl, tree, device, prefixes, table, default_lr):
+    """Call each helper on a fresh model; report whether the caller's list and dict came back changed."""
+    changed = {}
+    for fn in ("freeze", "unfreeze"):
+        mine = list(prefixes)
+        getattr(impl, fn)(build(tree, device), mine)
+        changed[fn] = mine != list(prefixes)
+    mine = dict(table)
+    impl.param_groups(build(tree, device), mine, default_lr)
+    changed["param_groups"] = mine != table
+    return changed
+
+
+@probe
+def counts(impl, tree, device, frozen):
+    model = build(tree, device)
+    named = dict(model.named_parameters())
+    for name in frozen:
+        named[name].requires_grad_(False)
+    return {
+        "all": impl.count_parameters(model),
+        "trainable": impl.count_parameters(model, trainable_only=True),
+        "positional": impl.count_parameters(model, True),
+    }
+
+
+# ------------------------------------------------------------------------------------------ inputs
+
+ATTRS = ("encoder", "head", "_hidden", "layer1_extra", "blocks", "_x")
+DICT_KEYS = ("a", "a1", "_p", "layer1", "layer10")
+OWN_PARAMS = ("scale", "_offset")
+BUFFERS = ("running", "_mask")
+
+
+@st.composite
+def nodes(draw, depth=0, with_params=False):
+    leaves = ["linear", "gated"] if with_params else ["linear", "gated", "bn", "act"]
+    kinds = leaves + (["seq", "mlist", "mdict", "block", "long"] if depth < 2 and not with_params else [])
+    kind = draw(st.sampled_from(kinds))
+    if kind in ("linear", "gated"):
+        return [kind, draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.booleans())]
+    if kind == "bn":
+        return ["bn", draw(st.integers(1, 3)), draw(st.booleans())]
+    if kind == "act":
+        return ["act"]
+    if kind == "long":
+        return ["long", draw(st.integers(1, 2))]
+    if kind in ("seq", "mlist"):
+        return [kind, draw(st.lists(nodes(depth + 1), min_size=1, max_size=3))]
+    if kind == "mdict":
+        keys = draw(st.lists(st.sampled_from(DICT_KEYS), min_size=1, max_size=3, unique=True))
+        return ["mdict", [[key, draw(nodes(depth + 1))] for key in keys]]
+    return draw(blocks(depth))
+
+
+@st.composite
+def blocks(draw, depth, required=(), min_buffers=0):
+    attrs = draw(st.lists(st.sampled_from(ATTRS), min_size=0 if required else 1, max_size=2, unique=True))
+    children = [[attr, draw(nodes(depth + 1, with_params=True))] for attr in required]
+    children += [[attr, draw(nodes(depth + 1))] for attr in attrs]
+    own = draw(st.lists(st.sampled_from(OWN_PARAMS), max_size=2, unique=True))
+    params = [[name, [draw(st.integers(1, 3))]] for name in own]
+    bufs = draw(st.lists(st.sampled_from(BUFFERS), min_size=min_buffers, max_size=2, unique=True))
+    buffers = [[name, [2], i < min_buffers or draw(st.booleans())] for i, name in enumerate(bufs)]
+    plain = draw(st.lists(nodes(2, with_params=True), max_size=1))
+    return ["block", children, params, buffers, plain]
+
+
+def canonical(model):
+    return [name for name, _ in model.named_parameters()]
+
+
+def module_paths(model, kind=None):
+    return [path for path, m in model.named_modules(remove_duplicate=False) if kind is None or isinstance(m, kind)]
+
+
+@st.composite
+def trees(draw, min_buffers=0):
+    """A module tree; the root always holds layer1 and layer10 with parameters (the classic prefix trap)."""
+    root = draw(blocks(0, required=("layer1", "layer10"), min_buffers=min_buffers))
+    tree = {"root": root, "ties": [], "seed": draw(st.integers(0, 999))}
+    if draw(st.booleans()):  # weight tying, as a language model's decoder reuses its embedding matrix
+        tree["ties"].append(["param", "layer10", "weight", "layer1.weight"])
+    model = build(tree)
+    for _ in range(draw(st.integers(0, 2))):
+        if draw(st.booleans()):
+            names = canonical(model)
+            source, target = draw(st.sampled_from(names)), draw(st.sampled_from(names))
+            if source == target:
+                continue
+            path, _, attr = target.rpartition(".")
+            tie = ["param", path, attr, source]
+        else:
+            path = draw(st.sampled_from(module_paths(model, Block)))
+            sources = [s for s in module_paths(model) if s and s != path and not path.startswith(s + ".")]
+            if not sources:
+                continue
+            tie = ["module", path, draw(st.sampled_from(["shared", "_tied"])), draw(st.sampled_from(sources))]
+        tree["ties"].append(tie)
+        model = build(tree)
+    return tree
+
+
+def prefix_candidates(names):
+    """Every dotted prefix of every parameter name: module paths and the full names."""
+    found = []
+    for name in names:
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:i])
+            if prefix not in found:
+                found.append(prefix)
     return found
 
 
-def expect_lrs(groups, expected, why):
-    found = lrs_by_name(groups)
-    for name, lr in expected.items():
-        got = found.get(name)
-        if got is None:
-            fail(f"trainable parameter {name!r} is in no group, so the optimizer would never train it. {why}")
-        if len(got) > 1:
-            fail(f"parameter {name!r} is in more than one group (lrs {got}). {ONE_GROUP}")
-        if got[0] != lr:
-            fail(f"parameter {name!r} is in a group with lr {got[0]!r}, expected {lr!r}. {why}")
+@st.composite
+def freeze_cases(draw, min_prefixes=1, trap=False):
+    """(tree, names, pre_frozen, prefixes): prefixes drawn from the tree's own module paths and names."""
+    tree = draw(trees())
+    names = canonical(judged(tree))
+    pre_frozen = draw(st.lists(st.sampled_from(names), max_size=3, unique=True))
+    if trap:
+        prefixes = ["layer1"]
+    else:
+        prefixes = draw(st.lists(st.sampled_from(prefix_candidates(names)), min_size=min_prefixes, max_size=3))
+    return tree, names, pre_frozen, prefixes
+
+
+def typos(tree):
+    """Prefixes that match no parameter name: empty, a trailing dot, part of a component, past a name, wrong case,
+    a buffer's name, the path of a module without parameters."""
+    model = judged(tree)
+    names = canonical(model)
+    found = ["", names[0] + ".", names[0].split(".")[0][:-1], names[-1] + ".x", "Layer1", "layer1.gate.x"]
+    found += [name for name, _ in model.named_buffers()]
+    found += [path for path, m in model.named_modules() if path and not list(m.parameters())]
+    return [t for t in found if not any(matches(n, t) for n in names)]
+
+
+def where(tree):
+    """The tree in words, for failure messages."""
+    model = judged(tree)
+    ties = [f"{'.'.join(filter(None, [p, a]))} is {s}" for _, p, a, s in tree["ties"]]
+    text = f"a model with parameters {canonical(model)}"
+    return text + (f" (tied/shared: {'; '.join(ties)})" if ties else "")
+
+
+def expected_grads(tree, device, frozen):
+    model = judged(tree, device)
+    return {name: None if name in frozen else (k + 1) * p.detach().double()
+            for k, (name, p) in enumerate(model.named_parameters())}
+
+
+def aliases(tree):
+    """name -> every name named_parameters(remove_duplicate=False) gives the same parameter under."""
+    model = judged(tree)
+    first = {id(p): name for name, p in model.named_parameters()}
+    found: dict[str, list[str]] = {}
+    for name, p in model.named_parameters(remove_duplicate=False):
+        found.setdefault(first[id(p)], []).append(name)
+    return found
+
+
+def stray_reason(name, tree, prefixes):
+    """Why `name` must not be touched by these prefixes, in words."""
+    if any(matches(alias, p) for alias in aliases(tree)[name] for p in prefixes):
+        return f"{name!r} is under none of the prefixes {prefixes}; only another name of this shared parameter is. " \
+               + FIRST_NAME
+    if any(name.startswith(p) or p in name for p in prefixes):
+        return f"{name!r} is under none of the prefixes {prefixes}. {DOTTED}"
+    return f"{name!r} is under none of the prefixes {prefixes}."
+
+
+def check_flags(seen, tree, device, pre_frozen, prefixes, fn):
+    """Judge the requires_grad state a freeze/unfreeze left, through which parameters backward reaches."""
+    names = canonical(judged(tree))
+    grads = seen["grads"]
+    under = {n for n in names if any(matches(n, p) for p in prefixes)}
+    frozen = (set(pre_frozen) | under) if fn == "freeze" else (set(pre_frozen) - under)
+    doing = f"{fn}(model, {prefixes!r}) on {where(tree)}" + (f" with {sorted(pre_frozen)} frozen before"
+                                                             if pre_frozen else "")
+    expected = expected_grads(tree, device, frozen)
+    if seen["names"] != names:
+        fail(f"after {doing} the model's parameters are {seen['names']}, expected {names}: "
+             "change requires_grad in place, never replace, rename or remove parameters.")
+    assert expected, "every tree has parameters"
+    for name, value in expected.items():
+        got = grads[name]
+        if value is None and got is not None:
+            if fn == "unfreeze":
+                fail(f"after {doing}, backward reaches {name!r}, which was frozen: {stray_reason(name, tree, prefixes)}"
+                     " unfreeze turns requires_grad on only under the prefixes.")
+            if name in pre_frozen:
+                fail(f"after {doing}, backward reaches {name!r}, which was already frozen before the call: freeze "
+                     "must leave it frozen (set requires_grad to False, do not toggle it).")
+            fail(f"after {doing}, backward still reaches {name!r}: requires_grad must be False on every "
+                 f"parameter under the prefixes.")
+        if value is not None and got is None:
+            if fn == "freeze":
+                fail(f"after {doing}, backward no longer reaches {name!r}: freeze switched it off although "
+                     + stray_reason(name, tree, prefixes))
+            fail(f"after {doing}, backward does not reach the Parameter {name!r} (the object an optimizer built "
+                 "before holds): unfreeze must set requires_grad=True, in place, on every parameter under the "
+                 "prefixes.")
+        if value is not None:
+            assert_close(got.double(), value, f"the gradient of {name!r} after {doing}")
+
+
+def flipped(tree, pre_frozen, prefixes, fn):
+    names = canonical(judged(tree))
+    under = [n for n in names if any(matches(n, p) for p in prefixes)]
+    if fn == "freeze":
+        return sorted(n for n in under if n not in pre_frozen)
+    return sorted(n for n in under if n in pre_frozen)
+
+
+def check_returned(returned, expected, under, doing):
+    if not isinstance(returned, list) or not all(isinstance(n, str) for n in returned):
+        fail(f"{doing} returned {returned!r}: return a plain list of str, the sorted names whose requires_grad "
+             "flipped.")
+    if returned == expected:
+        return
+    if sorted(returned) == expected:
+        fail(f"{doing} returned {returned!r}, expected the sorted list {expected!r}.")
+    if sorted(set(returned)) == sorted(under) and set(under) != set(expected):
+        fail(f"{doing} returned {returned!r}, every name under the prefixes; expected {expected!r}: name only the "
+             "parameters whose requires_grad actually flipped (one already in the requested state did not).")
+    fail(f"{doing} returned {returned!r}, expected {expected!r}: the sorted names whose requires_grad flipped. "
+         f"{DOTTED}")
+
+
+# ------------------------------------------------------------------------------------------ specs: freeze
+
+
+@given(case=freeze_cases(), no_grad=st.booleans())
+@examples(12)
+def test_freeze_stops_gradients_exactly_under_the_prefixes(kata, device, case, no_grad):
+    """After freeze (grad mode on or off) backward reaches no parameter under the prefixes, and every other one."""
+    tree, _, pre_frozen, prefixes = case
+    seen = kata.run(flip, tree, device, pre_frozen, prefixes, no_grad=no_grad,
+                    doing=f"freeze(model, {prefixes!r})" + (" under torch.no_grad()" if no_grad else ""))
+    check_flags(seen, tree, device, pre_frozen, prefixes, "freeze")
+
+
+@given(case=freeze_cases(trap=True))
+@examples(4)
+def test_a_prefix_names_whole_components_layer1_is_not_layer10(kata, device, case):
+    """freeze(model, ['layer1']) freezes layer1.* and leaves layer10.* (and layer1_extra.*) training."""
+    tree, _, pre_frozen, prefixes = case
+    seen = kata.run(flip, tree, device, [], prefixes, doing="freeze(model, ['layer1'])")
+    check_flags(seen, tree, device, [], prefixes, "freeze")
+
+
+@given(case=freeze_cases(min_prefixes=0))
+@examples(10)
+def test_freeze_returns_the_sorted_names_it_flipped(kata, device, case):
+    """freeze returns the sorted names whose requires_grad it switched off; a second identical call returns []."""
+    tree, _, pre_frozen, prefixes = case
+    doing = f"freeze(model, {prefixes!r}) on {where(tree)}" + (f" with {sorted(pre_frozen)} already frozen"
+                                                               if pre_frozen else "")
+    seen = kata.run(flip, tree, device, pre_frozen, prefixes, twice=True, doing=f"freeze(model, {prefixes!r})")
+    expected = flipped(tree, pre_frozen, prefixes, "freeze")
+    under = flipped(tree, [], prefixes, "freeze")
+    check_returned(seen["returned"], expected, under, doing)
+    if seen["again"] != []:
+        fail(f"calling {doing.split(' on ')[0]} a second time returned {seen['again']!r}, expected []: nothing is "
+             "flipped the second time, the parameters are already frozen.")
+
+
+@given(case=freeze_cases(), form=st.sampled_from(["generator", "tuple", "generator", "set", "generator", "dict keys"]),
+       repeat=st.booleans(), empty=st.sampled_from([False, False, False, True]))
+@examples(10)
+def test_prefixes_may_be_any_iterable_even_a_generator(kata, device, case, form, repeat, empty):
+    """prefixes may be a tuple, a set, dict keys or a generator (iterated once), empty or with repeats."""
+    tree, _, pre_frozen, prefixes = case
+    prefixes = [] if empty else prefixes + prefixes[:1] if repeat else prefixes
+    doing = f"freeze(model, <{form} of {prefixes!r}>)"
+    seen = kata.run(flip, tree, device, pre_frozen, prefixes, form, doing=doing,
+                    why="prefixes may be any iterable of str: iterate it once (list(prefixes)).")
+    why = (f"with the prefixes given as a {form} of {prefixes!r}: prefixes may be any iterable of str, a generator "
+           "included, so iterate it once (list(prefixes)) before checking and applying them.")
+    expected = flipped(tree, pre_frozen, prefixes, "freeze")
+    if seen["returned"] != expected:
+        fail(f"{doing} returned {seen['returned']!r}, expected {expected!r} {why}")
+    try:
+        check_flags(seen, tree, device, pre_frozen, prefixes, "freeze")
+    except AssertionError as exc:
+        fail(f"{exc} ({why})")
+
+
+@st.composite
+def typo_cases(draw):
+    """A freeze case whose prefixes hold one that matches nothing, somewhere among valid ones."""
+    tree, names, pre_frozen, prefixes = draw(freeze_cases())
+    typo = draw(st.sampled_from(typos(tree)))
+    at = draw(st.integers(0, len(prefixes)))
+    return tree, pre_frozen, [*prefixes[:at], typo, *prefixes[at:]], typo
+
+
+@given(case=typo_cases(), fn=st.sampled_from(["freeze", "unfreeze"]))
+@examples(10)
+def test_an_unmatched_prefix_raises_value_error_before_changing_anything(kata, device, case, fn):
+    """A prefix matching no parameter name raises ValueError naming it, and no requires_grad has changed."""
+    tree, pre_frozen, prefixes, typo = case
+    doing = f"{fn}(model, {prefixes!r}) on {where(tree)}"
+    seen = kata.run(flip_with_typo, tree, device, pre_frozen, prefixes, fn, doing=doing)
+    raised = seen["result"]["raised"]
+    if raised is None:
+        fail(f"{doing} did not raise: the prefix {typo!r} matches no parameter name. An unmatched prefix is almost "
+             "always a typo; raise ValueError naming it instead of doing nothing.")
+    if "ValueError" not in raised["types"]:
+        fail(f"{doing} raised {raised['type']}: {raised['message']}; expected ValueError naming the prefix {typo!r} "
+             "that matches no parameter name.")
+    if typo and typo not in raised["message"]:
+        fail(f"{doing} raised ValueError({raised['message']!r}), which does not name the prefix {typo!r} that "
+             "matches no parameter name.")
+    expected = expected_grads(tree, device, set(pre_frozen))
+    assert expected, "every tree has parameters"
+    for name, value in expected.items():
+        if (value is None) != (seen["grads"].get(name) is None):
+            fail(f"{doing} raised, but first changed requires_grad of {name!r}: check every prefix before changing "
+                 "anything, so that a typo leaves the model as it was.")
+
+
+@given(case=freeze_cases(), everything=st.booleans())
+@examples(10)
+def test_unfreeze_restores_training_under_the_prefixes(kata, device, case, everything):
+    """unfreeze switches requires_grad back on under the prefixes only, and returns the sorted names it flipped."""
+    tree, names, pre_frozen, prefixes = case
+    pre_frozen = names if everything else pre_frozen
+    doing = f"unfreeze(model, {prefixes!r}) on {where(tree)} with {sorted(pre_frozen)} frozen"
+    seen = kata.run(flip, tree, device, pre_frozen, prefixes, "list", "unfreeze", True, doing=doing)
+    check_flags(seen, tree, device, pre_frozen, prefixes, "unfreeze")
+    expected = flipped(tree, pre_frozen, prefixes, "unfreeze")
+    check_returned(seen["returned"], expected, flipped(tree, names, prefixes, "unfreeze"), doing)
+    if seen["again"] != []:
+        fail(f"calling unfreeze a second time returned {seen['again']!r}, expected []: nothing flips twice.")
+
+
+# ------------------------------------------------------------------------------------------ specs: param_groups
+
+LRS = (0.5, 0.1, 0.05, 0.01, 1, 2)
+
+
+@st.composite
+def group_cases(draw):
+    """(tree, names, frozen, table, default_lr): prefixes from the tree, nested ones included, plus strays."""
+    tree = draw(trees())
+    names = canonical(judged(tree))
+    frozen = draw(st.lists(st.sampled_from(names), max_size=3, unique=True))
+    candidates = prefix_candidates(names) + ["layer", "missing.prefix"]
+    prefixes = draw(st.lists(st.sampled_from(candidates), min_size=1, max_size=4, unique=True))
+    table = {p: draw(st.sampled_from(LRS)) for p in prefixes}
+    deep = [n for n in names if "." in n and n not in frozen]
+    if deep and draw(st.booleans()):  # a nested pair, the outer one first: "encoder" then "encoder.2"
+        inner = draw(st.sampled_from(deep))
+        outer = inner.split(".")[0]
+        table = {outer: 0.25, **{p: lr for p, lr in table.items() if p not in (outer, inner)}, inner: 0.75}
+    return tree, names, frozen, table, draw(st.sampled_from([1e-3, 0.2, 0]))
 
 
 def lr_for(name, table, default):
-    """The lr of the longest prefix in `table` that matches `name` (written out for the expectations)."""
-    best = max((p for p in table if name == p or name.startswith(p + ".")), key=len, default=None)
+    best = max((p for p in table if matches(name, p)), key=len, default=None)
     return default if best is None else table[best]
 
 
-# --- freeze / unfreeze ------------------------------------------------------------------------
+def groups_seen(seen, doing):
+    """The observed groups, after the shape checks every optimizer makes."""
+    if seen["groups_type"] not in ("list", "tuple"):
+        fail(f"{doing} returned a {seen['groups_type']}: {SHAPE}.")
+    for i, group in enumerate(seen["groups"]):
+        if group["type"] != "dict" or not {"params", "lr", "names"} <= set(group["keys"]):
+            fail(f"group {i} of {doing} is {group.get('keys', group['type'])}: {SHAPE}.")
+        if group["params_type"] == "set":
+            fail(f"group {i} keeps its params in a set: torch.optim needs them in an ordered collection (a list). "
+                 f"{SHAPE}.")
+        if group["params_type"] not in ("list", "tuple"):
+            fail(f"group {i} holds its params in a {group['params_type']}: {SHAPE}.")
+        if group["names"] is None or len(group["names"]) != len(group["owners"]):
+            fail(f"group {i} has {len(group['owners'])} params but names {group['names']!r}: names[i] must be the "
+                 "name of params[i].")
+        if isinstance(group["lr"], bool) or not isinstance(group["lr"], int | float):
+            fail(f"group {i} has lr {group['lr']!r}: each group's 'lr' must be a number.")
+        for owner in group["owners"]:
+            if owner is None:
+                fail(f"group {i} holds a tensor that is none of the model's parameters (a copy?): put the model's "
+                     "own Parameter objects in the groups.")
+    return seen["groups"]
 
 
-def test_freeze_turns_off_requires_grad_under_a_prefix_only(kata, device):
-    """freeze(model, ['encoder']) sets requires_grad=False on encoder.* and leaves the rest trainable."""
-    model = Net().to(device)
-    call(kata, "freeze", model, ["encoder"])
-    expected = {n for n in NET_SIZES if n.startswith("encoder.")}
-    if frozen(model) != expected:
-        fail(
-            f"after freeze(model, ['encoder']) the frozen parameters are {sorted(frozen(model))}, expected "
-            f"{sorted(expected)}: freezing sets param.requires_grad = False on exactly the parameters under the prefix."
-        )
+def group_doing(tree, frozen, table, default_lr):
+    return (f"param_groups(model, {table!r}, {default_lr!r}) on {where(tree)}"
+            + (f" with {sorted(frozen)} frozen" if frozen else ""))
 
 
-def test_freeze_returns_the_sorted_names_it_froze(kata, device):
-    """freeze returns the sorted list of the parameter names whose requires_grad it switched off."""
-    model = Net().to(device)
-    names = call(kata, "freeze", model, ["head", "encoder.2"])
-    expected = ["encoder.2.bias", "encoder.2.weight", "head.bias", "head.weight"]
-    if not isinstance(names, list) or names != expected:
-        fail(f"freeze(model, ['head', 'encoder.2']) returned {names!r}, expected the sorted list {expected!r}.")
+@given(case=group_cases())
+@examples(12)
+def test_param_groups_give_each_trainable_parameter_the_lr_of_its_longest_prefix(kata, device, case):
+    """Every trainable parameter is in exactly one group, whose lr is that of its longest matching prefix."""
+    tree, names, frozen, table, default_lr = case
+    doing = group_doing(tree, frozen, table, default_lr)
+    groups = groups_seen(kata.run(group_and_step, tree, device, frozen, table, default_lr, doing=doing), doing)
+    found: dict[str, list] = {}
+    for group in groups:
+        for owner in group["owners"]:
+            found.setdefault(owner, []).append(group["lr"])
+    trainable = [n for n in names if n not in frozen]
+    assert trainable or not found, "a tree with every parameter frozen gives no group"
+    for name in trainable:
+        got, lr = found.get(name, []), lr_for(name, table, default_lr)
+        if not got:
+            fail(f"{doing}: trainable parameter {name!r} is in no group, so the optimizer would never train it. "
+                 "Parameters matching no prefix belong in the default group with default_lr.")
+        if len(got) > 1:
+            fail(f"{doing}: parameter {name!r} is in more than one group (lrs {got}). {ONE_GROUP}")
+        if got[0] != lr:
+            best = max((p for p in table if matches(name, p)), key=len, default=None)
+            stray = [p for p in table if p in name and not matches(name, p)]
+            why = (DOTTED if stray and got[0] in [table[p] for p in stray] else
+                   f"The longest matching prefix wins ({best!r})." if best is not None else
+                   "Parameters matching no prefix belong in the default group with default_lr.")
+            fail(f"{doing}: parameter {name!r} is in a group with lr {got[0]!r}, expected {lr!r}. {why}")
 
 
-def test_freeze_does_not_let_layer1_match_layer10(kata, device):
-    """A prefix matches whole dotted components: freezing 'layer1' leaves 'layer10.weight' trainable."""
-    model = Net().to(device)
-    call(kata, "freeze", model, ["layer1"])
-    wrong = sorted(frozen(model) - {"layer1.weight", "layer1.bias"})
-    if wrong:
-        fail(f"freeze(model, ['layer1']) also froze {wrong}. {DOTTED}")
-    if frozen(model) != {"layer1.weight", "layer1.bias"}:
-        fail(f"freeze(model, ['layer1']) froze {sorted(frozen(model))}, expected ['layer1.bias', 'layer1.weight'].")
+@given(case=group_cases())
+@examples(12)
+def test_group_names_name_the_group_params(kata, device, case):
+    """In every group, names[i] is the model's name for params[i], the very Parameter object."""
+    tree, names, frozen, table, default_lr = case
+    doing = group_doing(tree, frozen, table, default_lr)
+    groups = groups_seen(kata.run(group_and_step, tree, device, frozen, table, default_lr, doing=doing), doing)
+    assert any(group["owners"] for group in groups) or len(frozen) == len(names)
+    for group in groups:
+        for name, owner in zip(group["names"], group["owners"], strict=True):
+            if name != owner:
+                fail(f"{doing}: a group lists the name {name!r} next to the parameter {owner!r}: names[i] must be "
+                     f"the name of params[i]. {FIRST_NAME}")
 
 
-def test_freeze_accepts_a_full_parameter_name_as_prefix(kata, device):
-    """A prefix equal to a parameter's full name freezes that one parameter."""
-    model = Net().to(device)
-    call(kata, "freeze", model, ["head.bias"])
-    if frozen(model) != {"head.bias"}:
-        fail(f"freeze(model, ['head.bias']) froze {sorted(frozen(model))}, expected only ['head.bias']. {DOTTED}")
-
-
-def test_freeze_raises_value_error_naming_a_prefix_that_matches_nothing(kata, device):
-    """freeze(model, ['layer1', 'layr2']) raises ValueError whose message names 'layr2'."""
-    expect_value_error(kata, "freeze", Net().to(device), ["layer1", "layr2"], "layr2")
-
-
-def test_unfreeze_turns_requires_grad_back_on_under_a_prefix_only(kata, device):
-    """unfreeze(model, ['encoder.0']) makes encoder.0.* trainable again and leaves the rest frozen."""
-    model = Net().to(device)
-    model.requires_grad_(False)
-    call(kata, "unfreeze", model, ["encoder.0"])
-    if trainable(model) != {"encoder.0.weight", "encoder.0.bias"}:
-        fail(
-            f"after unfreeze(model, ['encoder.0']) on a fully frozen model the trainable parameters are "
-            f"{sorted(trainable(model))}, expected ['encoder.0.bias', 'encoder.0.weight']: unfreezing means "
-            "requires_grad = True under the prefix only."
-        )
-
-
-def test_unfreeze_returns_the_sorted_names_it_unfroze(kata, device):
-    """unfreeze returns the sorted list of the parameter names whose requires_grad it switched on."""
-    model = Net().to(device)
-    model.requires_grad_(False)
-    names = call(kata, "unfreeze", model, ["layer10", "head"])
-    expected = ["head.bias", "head.weight", "layer10.bias", "layer10.weight"]
-    if not isinstance(names, list) or names != expected:
-        fail(f"unfreeze(model, ['layer10', 'head']) returned {names!r}, expected the sorted list {expected!r}.")
-
-
-def test_unfreeze_does_not_let_layer1_match_layer10(kata, device):
-    """unfreeze matches whole dotted components too: unfreezing 'layer1' leaves 'layer10' frozen."""
-    model = Net().to(device)
-    model.requires_grad_(False)
-    call(kata, "unfreeze", model, ["layer1"])
-    if trainable(model) != {"layer1.weight", "layer1.bias"}:
-        fail(f"unfreeze(model, ['layer1']) made {sorted(trainable(model))} trainable, expected only layer1.*. {DOTTED}")
-
-
-def test_unfreeze_raises_value_error_naming_a_prefix_that_matches_nothing(kata, device):
-    """unfreeze(model, ['head', 'haed']) raises ValueError whose message names 'haed'."""
-    expect_value_error(kata, "unfreeze", Net().to(device), ["head", "haed"], "haed")
-
-
-# --- param_groups ------------------------------------------------------------------------------
-
-
-def test_param_groups_give_each_prefix_its_learning_rate(kata, device):
-    """Parameters under a prefix land in a group with that prefix's lr."""
-    model = Net().to(device)
-    table = {"encoder": 0.1, "head": 0.01, "layer1": 0.5, "layer10": 0.2}
-    groups = groups_of(kata, model, table, 1e-3)
-    expected = {n: lr_for(n, table, 1e-3) for n in NET_SIZES}
-    expect_lrs(groups, expected, "Each parameter's group lr is the lr of its prefix.")
-
-
-def test_param_groups_give_unmatched_parameters_the_default_lr(kata, device):
-    """Trainable parameters that match no prefix are grouped with default_lr."""
-    model = Net().to(device)
-    groups = groups_of(kata, model, {"head": 0.01}, 1e-3)
-    expected = {n: 0.01 if n.startswith("head.") else 1e-3 for n in NET_SIZES}
-    expect_lrs(groups, expected, "Parameters matching no prefix belong in the default group with default_lr.")
-
-
-def test_param_groups_pick_the_longest_matching_prefix(kata, device):
-    """With prefixes 'encoder' and 'encoder.2', encoder.2.* gets the lr of 'encoder.2' (the longest match)."""
-    model = Net().to(device)
-    groups = groups_of(kata, model, {"encoder": 0.1, "encoder.2": 0.05}, 1e-3)
-    expected = {n: 0.05 if n.startswith("encoder.2.") else 0.1 if n.startswith("encoder.") else 1e-3 for n in NET_SIZES}
-    expect_lrs(groups, expected, "The longest matching prefix wins.")
-
-
-def test_param_groups_do_not_let_layer1_match_layer10(kata, device):
-    """The prefix 'layer1' does not claim layer10.*: layer10 keeps default_lr."""
-    model = Net().to(device)
-    groups = groups_of(kata, model, {"layer1": 0.5}, 1e-3)
-    if 0.5 in lrs_by_name(groups).get("layer10.weight", []):
-        fail(f"'layer10.weight' was given the lr of the prefix 'layer1'. {DOTTED}")
-    expect_lrs(groups, {n: 0.5 if n.startswith("layer1.") else 1e-3 for n in NET_SIZES}, DOTTED)
-
-
-def test_every_trainable_parameter_is_in_exactly_one_group(kata, device):
-    """Across all groups each trainable parameter object appears exactly once, even with nested prefixes."""
-    model = Net().to(device)
-    groups = groups_of(kata, model, {"encoder": 0.1, "encoder.0": 0.2, "encoder.0.bias": 0.3}, 1e-3)
-    seen: dict[int, int] = {}
-    for _, params, _ in groups:
-        for p in params:
-            seen[id(p)] = seen.get(id(p), 0) + 1
-    for name, p in model.named_parameters():
-        count = seen.get(id(p), 0)
-        if count > 1:
-            fail(f"parameter {name!r} is in more than one group ({count} groups). {ONE_GROUP}")
-        if count == 0:
-            fail(f"trainable parameter {name!r} is in no group, so the optimizer would never train it.")
-
-
-def test_group_names_name_the_group_params(kata, device):
-    """In every group, names[i] is the model's name for params[i] (the same Parameter object)."""
-    model = Net().to(device)
-    groups = groups_of(kata, model, {"encoder": 0.1, "head": 0.01}, 1e-3)
-    named = dict(model.named_parameters())
-    for names, params, _ in groups:
-        for name, p in zip(names, params, strict=True):
-            if named.get(name) is not p:
-                fail(
-                    f"a group lists the name {name!r} next to a different tensor: names[i] must be the name of "
-                    "params[i], the model's own Parameter object."
-                )
-
-
-def test_frozen_parameters_are_left_out_of_the_groups(kata, device):
-    """After freezing layer1 and encoder.0, none of their parameters appears in any group."""
-    model = Net().to(device)
-    stuck = ["layer1.weight", "layer1.bias", "encoder.0.weight", "encoder.0.bias"]
-    freeze_exactly(kata, model, ["layer1", "encoder.0"], stuck)
-    groups = groups_of(kata, model, {"encoder": 0.1}, 1e-3)
-    frozen_ids = {id(p): name for name, p in model.named_parameters() if not p.requires_grad}
-    handed = sorted(frozen_ids[id(p)] for _, params, _ in groups for p in params if id(p) in frozen_ids)
+@given(case=group_cases())
+@examples(8)
+def test_frozen_parameters_are_left_out_of_the_groups(kata, device, case):
+    """No frozen parameter (requires_grad False) appears in any group."""
+    tree, names, frozen, table, default_lr = case
+    frozen = frozen or names[:1]
+    doing = group_doing(tree, frozen, table, default_lr)
+    groups = groups_seen(kata.run(group_and_step, tree, device, frozen, table, default_lr, doing=doing), doing)
+    handed = sorted({owner for group in groups for owner in group["owners"] if owner in frozen})
     if handed:
-        fail(f"the frozen parameters {handed} are in the groups. {FROZEN_OUT}")
-    still = [n for n in NET_SIZES if not n.startswith(("layer1.", "encoder.0."))]
-    expect_lrs(groups, {n: lr_for(n, {"encoder": 0.1}, 1e-3) for n in still}, "Each trainable parameter needs a group.")
+        fail(f"{doing}: the frozen parameters {handed} are in the groups. {FROZEN_OUT}")
 
 
-def test_empty_groups_are_left_out(kata, device):
-    """A prefix whose parameters are all frozen, and a default group with nothing left, produce no group."""
-    model = Net().to(device)
-    freeze_exactly(kata, model, ["layer1"], ["layer1.weight", "layer1.bias"])
-    groups = groups_of(kata, model, {"layer1": 0.5, "layer10": 0.2, "encoder": 0.1, "head": 0.01}, 1e-3)
-    for _, params, lr in groups:
-        if not params:
-            fail(
-                f"param_groups returned an empty group (lr={lr!r}): leave out empty groups, such as a prefix whose "
-                "parameters are all frozen or a default group with no parameter left."
-            )
-    lrs = sorted(lr for _, _, lr in groups)
-    if lrs != [0.01, 0.1, 0.2]:
-        fail(
-            f"expected exactly the groups with lrs [0.01, 0.1, 0.2] (layer1 is frozen, so its group is dropped); "
-            f"got lrs {lrs!r}."
-        )
+@given(case=group_cases())
+@examples(8)
+def test_empty_groups_are_left_out(kata, device, case):
+    """A prefix with no trainable parameter left, or a default group with nothing in it, gives no group."""
+    tree, names, frozen, table, default_lr = case
+    doing = group_doing(tree, frozen, table, default_lr)
+    groups = groups_seen(kata.run(group_and_step, tree, device, frozen, table, default_lr, doing=doing), doing)
+    for group in groups:
+        if not group["owners"]:
+            fail(f"{doing} returned an empty group (lr={group['lr']!r}): leave out empty groups, such as a prefix "
+                 "whose parameters are all frozen, a prefix matching nothing, or a default group with no parameter "
+                 "left.")
 
 
-def test_groups_meet_torch_optim_rules_on_a_tied_model(kata, device):
-    """With a tied weight the groups pass torch.optim's checks: leaf Parameters, each in one group, an lr each."""
-    model = TiedNet().to(device)
-    table = {"decoder": 0.1, "embed": 0.2}
-    groups = groups_of(kata, model, table, 1e-3)
-    optimizer_rules(groups)
-    held = sum(len(params) for _, params, _ in groups)
-    if held != 4:
-        fail(
-            f"the groups hold {held} parameters; the tied model has 4 distinct ones (embed.weight is decoder.weight, "
-            f"which named_parameters() yields once). {ONE_GROUP}"
-        )
-    expect_lrs(groups, {n: lr_for(n, table, 1e-3) for n, _ in model.named_parameters()}, "Each prefix has its own lr.")
+@given(case=group_cases())
+@examples(8)
+def test_an_sgd_step_over_the_groups_moves_only_trainable_parameters(kata, device, case):
+    """After warm-up gradients, freezing and one SGD step, frozen parameters stay put; the rest move by -lr * grad."""
+    tree, names, frozen, table, default_lr = case
+    frozen = frozen or names[:1]
+    doing = group_doing(tree, frozen, table, default_lr) + ", then one SGD step"
+    seen = kata.run(group_and_step, tree, device, frozen, table, default_lr, doing=doing)
+    groups_seen(seen, doing)
+    check_step(seen["after"], tree, device, frozen, table, default_lr, doing, "the SGD step")
 
 
-def test_one_sgd_step_moves_only_unfrozen_parameters_each_with_its_lr(kata, device):
-    """After warm-up gradients, freezing and one SGD step, frozen parameters stay put; the rest move by -lr*grad."""
-    model = Net().to(device)
-    x = torch.randn(8, 4, device=device)
-    model(x).pow(2).sum().backward()  # earlier training: every parameter now has a .grad
-    stuck = {"layer1.weight", "layer1.bias", "encoder.0.weight", "encoder.0.bias"}
-    freeze_exactly(kata, model, ["layer1", "encoder.0"], stuck)
-    table = {"encoder": 0.1, "encoder.2": 0.05, "head": 0.01}
-    groups = groups_of(kata, model, table, 1e-3)
-    optimizer_rules(groups)
-    model(x).pow(2).sum().backward()
-    named = dict(model.named_parameters())
-    before = {n: p.detach().clone() for n, p in named.items()}
-    grads = {n: named[n].grad.detach().clone() for n in NET_SIZES if n not in stuck}
-    sgd_step(groups)
-    for name in sorted(stuck):
-        if not torch.equal(named[name].detach(), before[name]):
-            fail(f"frozen parameter {name!r} changed in optimizer.step(). {FROZEN_OUT}")
-    for name, grad in grads.items():
-        lr = lr_for(name, table, 1e-3)
-        assert_close(
-            named[name].detach(), before[name] - lr * grad, f"{name} after one SGD step",
-            why=f"A trainable parameter moves by -lr * grad with its own group's lr ({lr}).",
-        )  # fmt: skip
+def check_step(after, tree, device, frozen, table, default_lr, doing, step):
+    model = judged(tree, device)
+    assert sorted(after) == sorted(canonical(model))
+    for k, (name, p) in enumerate(model.named_parameters()):
+        p = p.detach().double()
+        if name in frozen:
+            if not torch.equal(after[name].double(), p):
+                fail(f"{doing}: frozen parameter {name!r} changed in {step}. {FROZEN_OUT}")
+            continue
+        lr = lr_for(name, table, default_lr)
+        expected = p - lr * 2 * (k + 1) * p  # two backward passes accumulated (k + 1) * p each
+        assert_close(after[name].double(), expected, f"{name} after {step} of {doing}",
+                     why=f"A trainable parameter moves by -lr * grad with its own group's lr ({lr}). {ONE_GROUP}")
 
 
-def test_groups_work_as_given_with_torch_optim_sgd(kata, device):
-    """The groups go straight into torch.optim.SGD: one step moves each trainable parameter, never a frozen one."""
-    step_real_optimizer(kata, device, "SGD")
+@given(case=group_cases())
+@examples(4)
+def test_groups_work_as_given_with_torch_optim_sgd(kata, device, case):
+    """The groups go straight into torch.optim.SGD: its step moves each trainable parameter, never a frozen one."""
+    tree, names, frozen, table, default_lr = case
+    doing = group_doing(tree, frozen, table, default_lr) + ", then torch.optim.SGD(groups).step()"
+    seen = kata.run(group_and_step, tree, device, frozen, table, default_lr, True, doing=doing)
+    raised = seen["stepped"]["raised"]
+    if raised is not None:
+        fail(f"{doing}: torch.optim.SGD raised {raised['type']}: {raised['message']}. The list param_groups returns "
+             f"must be usable as an optimizer's param groups as it is (params in an ordered list). {ONE_GROUP}")
+    check_step(seen["after"], tree, device, frozen, table, default_lr, doing, "torch.optim.SGD's step")
 
 
-def test_groups_work_as_given_with_torch_optim_adam(kata, device):
-    """The groups go straight into torch.optim.Adam: one step moves each trainable parameter, never a frozen one."""
-    step_real_optimizer(kata, device, "Adam")
+# ------------------------------------------------------------------------------------------ specs: counting
 
 
-def step_real_optimizer(kata, device, optimizer):
-    model = Net().to(device)
-    freeze_exactly(kata, model, ["layer1"], {"layer1.weight", "layer1.bias"})
-    table = {"encoder": 0.1, "head": 0.01}
-    groups = attempt(kata.param_groups, model, table, 1e-3, doing=f"param_groups(model, {table!r}, 1e-3)")
-    opt = attempt(getattr(torch.optim, optimizer), groups, doing=f"torch.optim.{optimizer}(param_groups(...))",
-                  why="The list param_groups returns must be usable as an optimizer's param groups as it is.")
-    named = dict(model.named_parameters())
-    before = {n: p.detach().clone() for n, p in named.items()}
-    model(torch.randn(8, 4, device=device)).pow(2).sum().backward()
-    opt.step()
-    for name, param in named.items():
-        moved = not torch.equal(param.detach(), before[name])
-        if name.startswith("layer1.") and moved:
-            fail(f"frozen parameter {name!r} changed in {optimizer}.step(). {FROZEN_OUT}")
-        if not name.startswith("layer1.") and not moved:
-            fail(f"trainable parameter {name!r} did not move in {optimizer}.step(): it is in no group. {ONE_GROUP}")
-    lrs = {name: group["lr"] for group in opt.param_groups for name in group.get("names", [])}
-    expect = {n: lr_for(n, table, 1e-3) for n in named if not n.startswith("layer1.")}
-    if lrs != expect:
-        fail(f"{optimizer}'s param groups give the learning rates {lrs}, expected {expect}: one lr per prefix.")
+def oracle_counts(tree, frozen):
+    model = judged(tree)
+    params = list(model.parameters())
+    total = sum(p.numel() for p in params)
+    trainable = sum(p.numel() for name, p in model.named_parameters() if name not in frozen)
+    twice = sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False))
+    state = sum(t.numel() for t in model.state_dict().values())
+    return total, trainable, twice, state
 
 
-# --- count_parameters ---------------------------------------------------------------------------
+@given(tree=trees(min_buffers=1))
+@examples(12)
+def test_count_parameters_counts_each_registered_parameter_once(kata, device, tree):
+    """count_parameters(model) is the total numel of model.parameters(): a shared parameter once, no buffers."""
+    seen = kata.run(counts, tree, device, [], doing=f"count_parameters(model) on {where(tree)}")
+    total, _, twice, state = oracle_counts(tree, set())
+    got = seen["all"]
+    if isinstance(got, bool) or not isinstance(got, int):
+        fail(f"count_parameters(model) returned {got!r} ({type(got).__name__}): return a plain int.")
+    if got == total:
+        return
+    hint = ("Running statistics, masks and other buffers are buffers, not parameters (state_dict() lists both)."
+            if got == state and state != twice else SHARED_ONCE if got > total else
+            "Sum numel() over model.parameters().")
+    fail(f"count_parameters(model) on {where(tree)} returned {got}, expected {total}. {hint}")
 
 
-def test_count_parameters_counts_every_scalar(kata, device):
-    """count_parameters(model) is the total numel of all parameters."""
-    total = call(kata, "count_parameters", Net().to(device))
-    if total != NET_TOTAL:
-        fail(f"count_parameters(model) returned {total!r}, expected {NET_TOTAL} (the sum of numel() over parameters).")
+@given(case=freeze_cases())
+@examples(8)
+def test_count_parameters_trainable_only_counts_what_trains(kata, device, case):
+    """With trainable_only=True (keyword or positional) only parameters with requires_grad count; without, all."""
+    tree, names, frozen, _ = case
+    frozen = frozen or names[:1]
+    doing = f"count_parameters(model, trainable_only=True) on {where(tree)} with {sorted(frozen)} frozen"
+    seen = kata.run(counts, tree, device, frozen, doing=doing)
+    total, trainable, _, _ = oracle_counts(tree, set(frozen))
+    for form in ("trainable", "positional"):
+        if seen[form] != trainable:
+            fail(f"{doing} returned {seen[form]!r}, expected {trainable}: with trainable_only, count only the "
+                 f"parameters with requires_grad (given {'by keyword' if form == 'trainable' else 'positionally'}).")
+    if seen["all"] != total:
+        fail(f"count_parameters(model) with {sorted(frozen)} frozen returned {seen['all']!r}, expected {total}: "
+             "without trainable_only, frozen parameters count too.")
 
 
-def test_count_parameters_trainable_only_skips_frozen_parameters(kata, device):
-    """With trainable_only=True only parameters with requires_grad count; without it, all do."""
-    model = Net().to(device)
-    model.encoder.requires_grad_(False)
-    total = call(kata, "count_parameters", model, trainable_only=True)
-    expected = sum(v for n, v in NET_SIZES.items() if not n.startswith("encoder."))
-    if total != expected:
-        fail(
-            f"count_parameters(model, trainable_only=True) with the encoder frozen returned {total!r}, expected "
-            f"{expected}: frozen parameters (requires_grad False) are not trainable."
-        )
-    total = call(kata, "count_parameters", model)
-    if total != NET_TOTAL:
-        fail(
-            f"count_parameters(model) with the encoder frozen returned {total!r}, expected {NET_TOTAL}: "
-            "without trainable_only, frozen parameters count too."
-        )
+# ------------------------------------------------------------------------------------------ specs: arguments
 
 
-def test_count_parameters_counts_a_shared_parameter_once(kata, device):
-    """A tied weight (decoder.weight is embed.weight) is counted once."""
-    total = call(kata, "count_parameters", TiedNet().to(device))
-    expected = 10 * 4 + (4 * 4 + 4) + 10  # embedding (= decoder weight), body, decoder bias
-    if total != expected:
-        fail(
-            f"count_parameters(tied model) returned {total!r}, expected {expected}; counting the tied weight twice "
-            f"gives {expected + 40}. {SHARED_ONCE}"
-        )
-
-
-def test_count_parameters_ignores_buffers(kata, device):
-    """BatchNorm's running statistics are buffers, not parameters, and are not counted."""
-    total = call(kata, "count_parameters", nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)).to(device))
-    expected = (4 * 3 + 3) + (3 + 3)
-    if total != expected:
-        fail(
-            f"count_parameters(Linear + BatchNorm1d) returned {total!r}, expected {expected}: running_mean, "
-            "running_var and num_batches_tracked are buffers, not parameters (state_dict() lists both)."
-        )
+@given(case=group_cases())
+@examples(6)
+def test_helpers_leave_the_callers_arguments_alone(kata, device, case):
+    """freeze, unfreeze and param_groups never modify the caller's prefixes list or lr_by_prefix dict."""
+    tree, names, frozen, table, default_lr = case
+    table = {**table, "missing.prefix": 0.5}
+    prefixes = [p for p in prefix_candidates(names) if p.count(".") == 0][::-1][:3]
+    changed = kata.run(arguments_kept, tree, device, prefixes, table, default_lr,
+                       doing="freeze, unfreeze and param_groups on a fresh model each")
+    for fn in ("freeze", "unfreeze"):
+        if changed[fn]:
+            fail(f"{fn}(model, {prefixes!r}) modified the caller's list of prefixes: copy it, never sort or edit it "
+                 "in place.")
+    if changed["param_groups"]:
+        fail(f"{group_doing(tree, [], table, default_lr)} modified the caller's lr_by_prefix dict: read it, never "
+             "edit it.")

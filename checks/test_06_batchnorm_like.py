@@ -1,448 +1,978 @@
-"""Kata 06: BatchNormLike, a BatchNorm of your own with buffers. Each spec checks one behaviour."""
+"""Kata 06: BatchNormLike, a BatchNorm of your own with buffers.
+
+Every spec is judged outside the learner's process: a @probe builds the learner's layer in the subject,
+runs the steps the judge drew and returns plain observations (outputs, state_dict() snapshots, names);
+the judge replays the same steps on its own nn.BatchNorm1d (in float64) and decides.
+
+Contract clauses, and the specs that enforce them:
+
+C1  weight (ones) and bias (zeros), float32 Parameters of shape (C,), are the only Parameters, and what an
+    optimizer stepping over parameters() updates.
+    -> weight_and_bias_are_the_only_parameters, parameters_are_what_an_optimizer_updates
+C2  running_mean (zeros), running_var (ones) and num_batches_tracked (int64 scalar 0) are buffers;
+    state_dict() has exactly BatchNorm1d's keys and values, and loads into nn.BatchNorm1d and back.
+    -> buffers_start_as_batchnorm1ds_statistics_and_counter, state_dict_loads_into_batchnorm1d_and_back
+C3  Training forward on (N, C) or (N, C, L), any C (1 to 1000): BatchNorm1d's output, from the mean and
+    biased variance of each feature's N (or N * L) values; two values per feature suffice.
+    -> training_output_matches_batchnorm1d, a_training_batch_of_two_values_per_feature_works
+C4  Each training forward adds 1 to num_batches_tracked and sets running = (1 - f) * running + f * stat
+    (unbiased variance), f = momentum (0 to 1, float or int) or 1 / num_batches_tracked for momentum=None.
+    -> running_statistics_follow_the_momentum_update, momentum_none_keeps_a_cumulative_average,
+       num_batches_tracked_counts_training_forwards_only
+C5  Eval forward: the running statistics instead of the batch's, any N >= 1, no buffer changes.
+    -> eval_output_uses_the_running_statistics, eval_changes_no_buffer,
+       num_batches_tracked_counts_training_forwards_only
+C6  Defaults eps=1e-5 and momentum=0.1 exactly; eps inside the square root.
+    -> default_eps_and_momentum_are_exactly_batchnorm1ds, eps_is_added_inside_the_square_root
+C7  Any memory layout; float16, bfloat16, float32, float64 (the layer cast to the input's dtype); the
+    output has x's shape, dtype and device; x is never modified; grad mode is left alone; under
+    torch.no_grad() training still updates the buffers.
+    -> forward_accepts_any_memory_layout, forward_in_every_floating_dtype,
+       forward_leaves_the_input_and_grad_mode_alone
+C8  Errors, raised before anything changes: not 2-D/3-D -> ValueError; wrong feature count -> ValueError
+    or RuntimeError; training on one value per feature -> ValueError.
+    -> training_on_one_value_per_feature_raises_value_error, malformed_input_raises_before_anything_changes
+C9  Gradients reach x, weight and bias and equal BatchNorm1d's (through the batch statistics in training);
+    the buffers never carry autograd history: a later loss sends no gradient into past batches.
+    -> gradients_match_batchnorm1d, later_losses_send_no_gradient_into_past_batches
+C10 .to(device), .double(), .half(), .to(dtype) move the buffers and cast the floating ones;
+    num_batches_tracked stays an int64 counter.   -> casts_move_the_buffers_and_keep_the_counter_int64
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
+from hypothesis import example
 from torch import nn
 
-from kata_runner.asserts import (
-    assert_buffer,
-    assert_close,
-    assert_equal,
-    assert_keys,
-    assert_no_history,
-    assert_on_device,
-    assert_parameter,
-    assert_shape,
-    attempt,
-    fail,
-)
+from kata_runner.asserts import assert_close, assert_keys, fail
+from kata_runner.draw import describe_layout, examples, given, st
+from kata_runner.probing import names, outcome, probe, snapshot
 
-C = 5
-TOL = {"rtol": 1e-4, "atol": 1e-5}  # against nn.BatchNorm1d, whose kernels (cudnn on a GPU) sum differently
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+KEYS = ("weight", "bias", *BUFFERS)
+STATS = ("running_mean", "running_var")
+LAYOUTS = ("contiguous", "transposed", "sliced", "expanded")
+FEATURES = st.sampled_from([1, 2, 3, 5, 8, 300, 1000])
+LOW_AND_HIGH = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+CASTS = {torch.float32: "float", torch.float64: "double", torch.float16: "half", torch.bfloat16: "bfloat16"}
+
 COUNTER = (
     "num_batches_tracked is an integer counter (torch.long), as in BatchNorm1d: "
-    "register torch.tensor(0, dtype=torch.long) and add 1 per training step."
+    "register torch.tensor(0, dtype=torch.long) and add 1 per training forward."
 )
 TRAIN = (
-    "In training, normalise with the batch mean and the biased batch variance (divide by N): "
+    "In training, normalise each feature with the mean and the biased variance (divide by the count) of all "
+    "its values in the batch (dimension 0, and dimension 2 for (N, C, L) input): "
     "(x - mean) / sqrt(var + eps) * weight + bias."
 )
 EVAL = "In eval mode normalise with the running statistics (running_mean, running_var), not the batch's own."
 RUNNING = (
     "Update running = (1 - momentum) * running + momentum * batch_statistic, with the unbiased "
-    "variance (divide by N - 1) for running_var, as BatchNorm1d does."
+    "variance (divide by count - 1) for running_var, as BatchNorm1d does."
 )
 HISTORY = (
-    "The running statistics are bookkeeping, not part of the graph: a buffer with a grad_fn keeps every "
+    "The running statistics are bookkeeping, not part of the graph: a buffer with autograd history keeps every "
     "past batch's graph alive in memory. Update them under torch.no_grad() or from detached statistics."
 )
 SAME_KEYS = (
     "Use BatchNorm1d's names (weight, bias, running_mean, running_var, num_batches_tracked) "
     "so state_dicts load both ways."
 )
+VALID = (
+    "This input is valid: (N, C) or (N, C, L) with C = num_features, for any size (1, 300, 1000...); compare sizes "
+    "with ==, never with `is` (Python shares int objects only up to 256)."
+)
+LAYOUT = "Any memory layout must work: use reshape (or movedim, transpose), not view, which needs contiguous memory."
+CUMULATIVE = (
+    "momentum=None means a cumulative average: after the increment, f = 1 / num_batches_tracked, and "
+    "running = (1 - f) * running + f * batch_statistic."
+)
+GRADIENTS = (
+    "In training the batch mean and variance are part of the computation, so gradients must flow "
+    "through them: detach only the running-statistics update, never the normalisation."
+)
 
 
-def make(kata, device, *args, **kwargs):
-    """Build BatchNormLike on the cpu, then .to(device): the API has no device argument."""
-    shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
-    layer = attempt(kata.BatchNormLike, *args, doing=f"BatchNormLike({shown})", **kwargs)
-    return attempt(layer.to, device, doing=f"BatchNormLike.to({device.type!r})")
+# ------------------------------------------------------------------------------------------ probes
+# These run in the subject, next to the learner's code. They observe; the specs below decide.
 
 
-def reference(device, eps=1e-5, momentum=0.1):
-    return nn.BatchNorm1d(C, eps=eps, momentum=momentum, device=device)
+def _build(impl, c, options):
+    """BatchNormLike(c, ...) with the eps/momentum in `options` (absent: the defaults), positional or keyword."""
+    given_ = {k: options[k] for k in ("eps", "momentum") if k in options}
+    if options.get("style") == "positional" and "eps" in given_:
+        args = [c, given_.pop("eps")]
+        if "momentum" in given_:
+            args.append(given_.pop("momentum"))
+        return impl.BatchNormLike(*args, **given_)
+    if options.get("style") == "keyword":
+        return impl.BatchNormLike(num_features=c, **given_)
+    return impl.BatchNormLike(c, **given_)
 
 
-def tensor_attr(layer, name):
-    value = getattr(layer, name, None)
-    if not torch.is_tensor(value):
-        fail(f"BatchNormLike has no tensor attribute '{name}' (got {type(value).__name__}). {SAME_KEYS}")
-    return value
-
-
-def set_state(layer, **values):
-    """Overwrite tensors of the layer in place (weight, bias, running_mean, ...)."""
+def _prepare(impl, c, options, device, casts=(), values=None, foreign=None):
+    layer = _build(impl, c, options).to(device)
+    for cast in casts:
+        layer = layer.to(cast) if isinstance(cast, torch.dtype) else getattr(layer, cast)()
+    if foreign is not None:
+        layer.load_state_dict(foreign)
     with torch.no_grad():
-        for name, value in values.items():
-            attempt(
-                tensor_attr(layer, name).copy_,
-                value,
-                doing=f"copying a value of shape {tuple(value.shape)} into {name}",
-            )
+        for name, value in (values or {}).items():
+            getattr(layer, name).copy_(value)
+    return layer
 
 
-def pair(kata, device, eps=1e-5, momentum=0.1):
-    """BatchNormLike and nn.BatchNorm1d with the same random weight and bias."""
-    layer = make(kata, device, C, eps=eps, momentum=momentum)
-    bn = reference(device, eps, momentum)
-    weight, bias = torch.randn(C, device=device), torch.randn(C, device=device)
-    set_state(layer, weight=weight, bias=bias)
-    set_state(bn, weight=weight, bias=bias)
-    return layer, bn
+@probe
+def construct(impl, c, options):
+    layer = _build(impl, c, options)
+    return {
+        "state": snapshot(layer.state_dict()),
+        "parameters": names(layer.named_parameters()),
+        "buffers": names(layer.named_buffers()),
+        "children": names(layer.named_children()),
+    }
 
 
-def forward(layer, x, doing, why=""):
-    return attempt(layer, x, doing=doing, why=why)
+@probe
+def session(impl, c, options, device, steps, casts=(), values=None, foreign=None):
+    """Build, cast, load; then run each step {"train", "x", "no_grad"}; observe outputs and state after each."""
+    layer = _prepare(impl, c, options, device, casts, values, foreign)
+    seen = {"start": snapshot(layer.state_dict()), "outs": [], "states": [], "x_changed": [], "grad_kept": [],
+            "history": []}
+    for step in steps:
+        layer.train(step["train"])
+        x = step["x"]
+        x_before = x.clone()
+        before = torch.is_grad_enabled()
+        if step.get("no_grad"):
+            with torch.no_grad():
+                out = layer(x)
+                kept = not torch.is_grad_enabled()
+        else:
+            out = layer(x)
+            kept = torch.is_grad_enabled() == before
+        seen["grad_kept"].append(kept)
+        seen["x_changed"].append(not torch.equal(x, x_before))
+        seen["history"].append(bool(getattr(out, "requires_grad", False) or getattr(out, "grad_fn", None)))
+        seen["outs"].append(out.detach() if isinstance(out, torch.Tensor) else out)
+        seen["states"].append(snapshot(layer.state_dict()))
+    return seen
 
 
-def close(actual, expected):
-    """Quiet comparison, used to recognise a specific mistake before the verdict."""
-    if not torch.is_tensor(actual) or actual.shape != expected.shape:
-        return False
-    a = actual.detach().to("cpu", torch.float64)
-    e = expected.detach().to("cpu", torch.float64)
-    return bool(torch.allclose(a, e, **TOL))
+@probe
+def refuse(impl, c, options, device, warmup, x, train):
+    """After `warmup` training steps, call the layer on a bad input; observe what it raised and what changed."""
+    layer = _prepare(impl, c, options, device)
+    for w in warmup:
+        layer(w)
+    layer.train(train)
+    before = snapshot(layer.state_dict())
+    result = outcome(layer, x)
+    return {"before": before, "after": snapshot(layer.state_dict()), "raised": result["raised"]}
 
 
-def batch(n, device, scale=2.0, shift=1.0):
-    return torch.randn(n, C, device=device) * scale + shift
+@probe
+def gradients(impl, c, options, device, values, warmup, x, grad_out, train):
+    layer = _prepare(impl, c, options, device, (torch.float64,), values)
+    for w in warmup:
+        layer(w)
+    layer.train(train)
+    x.requires_grad_(True)
+    (layer(x) * grad_out).sum().backward()
+    return {"x": x.grad, "weight": getattr(layer.weight, "grad", None), "bias": getattr(layer.bias, "grad", None)}
 
 
-def test_weight_and_bias_are_parameters_of_ones_and_zeros(kata, device):
-    """weight (ones) and bias (zeros) are registered nn.Parameters of shape (num_features,)."""
-    layer = make(kata, device, C)
-    weight = assert_parameter(layer, "weight")
-    bias = assert_parameter(layer, "bias")
-    why = "BatchNorm1d starts as the identity map: weight = 1, bias = 0."
-    assert_equal(weight.detach(), torch.ones(C, device=device), "weight at initialisation", why=why)
-    assert_equal(bias.detach(), torch.zeros(C, device=device), "bias at initialisation", why=why)
+@probe
+def sgd_step(impl, c, device, values, x, grad_out, lr):
+    """What every optimizer does: update whatever parameters() yields, by its gradient."""
+    layer = _prepare(impl, c, {}, device, values=values)
+    params = list(layer.parameters())
+    (layer(x) * grad_out).sum().backward()
+    with torch.no_grad():
+        for p in params:
+            if p.grad is not None:
+                p -= lr * p.grad
+    return snapshot(layer.state_dict())
 
 
-def test_parameters_are_exactly_weight_and_bias(kata, device):
-    """named_parameters() holds weight and bias only: the running statistics are not learned."""
-    layer = make(kata, device, C)
-    assert_keys(
-        dict(layer.named_parameters()),
-        ["weight", "bias"],
-        "named_parameters()",
-        why="Running statistics are measured, not learned: as nn.Parameters an optimizer given "
-        "model.parameters() would update them. Register them as buffers.",
-    )
-
-
-def test_running_mean_and_running_var_are_buffers_of_zeros_and_ones(kata, device):
-    """running_mean (zeros) and running_var (ones) are registered buffers of shape (num_features,)."""
-    layer = make(kata, device, C)
-    mean = assert_buffer(layer, "running_mean")
-    var = assert_buffer(layer, "running_var")
-    assert_equal(mean, torch.zeros(C, device=device), "running_mean at initialisation")
-    assert_equal(var, torch.ones(C, device=device), "running_var at initialisation")
-
-
-def test_num_batches_tracked_is_an_int64_scalar_buffer_starting_at_zero(kata, device):
-    """num_batches_tracked is a registered int64 scalar buffer that starts at 0."""
-    layer = make(kata, device, C)
-    count = assert_buffer(layer, "num_batches_tracked")
-    assert_equal(
-        count,
-        torch.tensor(0, dtype=torch.long, device=device),
-        "num_batches_tracked at initialisation",
-        why=COUNTER,
-    )
-
-
-def test_training_output_matches_batchnorm1d(kata, device):
-    """In training mode the output equals nn.BatchNorm1d's: batch mean and biased batch variance."""
-    layer, bn = pair(kata, device)
-    x = batch(4, device)
-    out = forward(layer, x, "a training-mode forward on a (4, 5) batch")
-    expected = bn(x).detach()
-    weight, bias = bn.weight.detach(), bn.bias.detach()
-    with_unbiased = (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=True) + bn.eps) * weight + bias
-    if not close(out, expected) and close(out, with_unbiased):
-        fail(
-            "the training output was normalised with the unbiased variance (divide by N - 1); BatchNorm1d "
-            "normalises with the biased batch variance, x.var(dim=0, unbiased=False) (divide by N). "
-            "Only the running estimate uses the unbiased one."
-        )
-    assert_close(out, expected, "training-mode output", why=TRAIN, **TOL)
-
-
-def test_eval_output_normalises_with_the_running_statistics(kata, device):
-    """In eval mode the output uses running_mean and running_var, exactly as nn.BatchNorm1d's does."""
-    layer, bn = pair(kata, device)
-    stats = {"running_mean": torch.randn(C, device=device), "running_var": torch.rand(C, device=device) + 0.5}
-    set_state(layer, **stats)
-    set_state(bn, **stats)
-    layer.eval()
-    bn.eval()
-    x = batch(6, device)
-    out = forward(layer, x, "an eval-mode forward on a (6, 5) batch")
-    expected = bn(x).detach()
-    weight, bias = bn.weight.detach(), bn.bias.detach()
-    with_batch_stats = (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + bn.eps) * weight + bias
-    if not close(out, expected) and close(out, with_batch_stats):
-        fail(
-            "the eval-mode output was normalised with this batch's own statistics. "
-            + EVAL
-            + " Otherwise one sample's prediction depends on the rest of its batch."
-        )
-    assert_close(out, expected, "eval-mode output", why=EVAL, **TOL)
-
-
-def test_eval_mode_leaves_the_buffers_unchanged(kata, device):
-    """An eval-mode forward reads the running statistics and changes no buffer."""
-    layer = make(kata, device, C)
-    layer.eval()
-    forward(layer, batch(6, device), "an eval-mode forward on a (6, 5) batch")
-    why = "In eval mode the running statistics are only read; they change in training mode only."
-    assert_equal(
-        tensor_attr(layer, "running_mean"),
-        torch.zeros(C, device=device),
-        "running_mean after an eval forward",
-        why=why,
-    )
-    assert_equal(
-        tensor_attr(layer, "running_var"),
-        torch.ones(C, device=device),
-        "running_var after an eval forward",
-        why=why,
-    )
-    count = tensor_attr(layer, "num_batches_tracked")
-    if int(count.cpu()) != 0:
-        fail(f"num_batches_tracked is {int(count.cpu())} after an eval forward, expected 0: {why}")
-
-
-def test_running_mean_moves_a_momentum_fraction_towards_the_batch_mean(kata, device):
-    """A training step sets running_mean = (1 - momentum) * running_mean + momentum * batch mean."""
-    layer = make(kata, device, C)
-    start = torch.randn(C, device=device)
-    set_state(layer, running_mean=start)
-    x = batch(8, device)
-    forward(layer, x, "a training-mode forward on an (8, 5) batch")
-    got = tensor_attr(layer, "running_mean")
-    expected = 0.9 * start + 0.1 * x.mean(0)
-    if not close(got, expected) and close(got, 0.1 * start + 0.9 * x.mean(0)):
-        fail(
-            "momentum is applied the wrong way round: with momentum=0.1 the running mean moved 90% of "
-            "the way to the batch mean. momentum is the weight of the NEW batch: running = (1 - momentum) * running "
-            "+ momentum * batch_mean (the opposite of the optimizer's momentum convention)."
-        )
-    assert_close(got, expected, "running_mean after one training step", why=RUNNING, **TOL)
-
-
-def test_running_var_is_updated_with_the_unbiased_batch_variance(kata, device):
-    """A training step sets running_var = (1 - momentum) * running_var + momentum * unbiased variance."""
-    layer = make(kata, device, C)
-    x = batch(4, device)
-    forward(layer, x, "a training-mode forward on a (4, 5) batch")
-    got = tensor_attr(layer, "running_var")
-    expected = 0.9 * torch.ones(C, device=device) + 0.1 * x.var(0, unbiased=True)
-    if not close(got, expected) and close(got, 0.9 + 0.1 * x.var(0, unbiased=False)):
-        fail(
-            "running_var was updated with the biased batch variance (divide by N). The running estimate uses "
-            "the unbiased variance (divide by N - 1), x.var(dim=0, unbiased=True), as BatchNorm1d does; "
-            "only the normalisation uses the biased one."
-        )
-    assert_close(got, expected, "running_var after one training step", why=RUNNING, **TOL)
-
-
-def test_num_batches_tracked_counts_training_steps_only(kata, device):
-    """num_batches_tracked goes up by one per training forward, stays int64, and eval does not count."""
-    layer = make(kata, device, C)
-    for step in range(3):
-        forward(layer, batch(4, device), f"training-mode forward number {step + 1}")
-    layer.eval()
-    forward(layer, batch(4, device), "an eval-mode forward after three training steps")
-    got = tensor_attr(layer, "num_batches_tracked")
-    assert_equal(
-        got,
-        torch.tensor(3, dtype=torch.long, device=device),
-        "num_batches_tracked after 3 training steps and 1 eval step",
-        why=COUNTER,
-    )
-
-
-def test_several_batches_match_batchnorm1d_in_training_and_eval(kata, device):
-    """Over training batches of different sizes outputs and buffers track nn.BatchNorm1d; eval agrees."""
-    layer, bn = pair(kata, device)
-    why = "Over several batches the outputs and running statistics must track nn.BatchNorm1d's. " + RUNNING
-    for step, n in enumerate((8, 3, 16)):
-        x = batch(n, device, scale=1.0 + step, shift=float(step))
-        out = forward(layer, x, f"training step {step + 1} on a ({n}, 5) batch")
-        assert_close(out, bn(x).detach(), f"training output at step {step + 1}", why=TRAIN, **TOL)
-    for name in ("running_mean", "running_var"):
-        assert_close(
-            tensor_attr(layer, name), getattr(bn, name), f"{name} after 3 training steps", why=why, **TOL
-        )
-    layer.eval()
-    bn.eval()
-    x = batch(6, device)
-    out = forward(layer, x, "an eval-mode forward after 3 training steps")
-    assert_close(out, bn(x).detach(), "eval output after 3 training steps", why=EVAL, **TOL)
-
-
-def test_non_default_eps_and_momentum_are_honoured(kata, device):
-    """BatchNormLike(C, eps=1e-3, momentum=0.3) matches nn.BatchNorm1d(C, eps=1e-3, momentum=0.3)."""
-    layer, bn = pair(kata, device, eps=1e-3, momentum=0.3)
-    why = (
-        "Use the eps and momentum given to the constructor, not the defaults: "
-        "(x - mean) / sqrt(var + eps), running = (1 - momentum) * running + momentum * batch_statistic."
-    )
-    for step in range(2):
-        x = batch(6, device, scale=0.5)
-        out = forward(layer, x, f"training step {step + 1} with eps=1e-3, momentum=0.3")
-        assert_close(out, bn(x).detach(), f"training output at step {step + 1} with eps=1e-3", why=why, **TOL)
-    for name in ("running_mean", "running_var"):
-        assert_close(
-            tensor_attr(layer, name),
-            getattr(bn, name),
-            f"{name} after 2 steps with momentum=0.3",
-            why=why,
-            **TOL,
-        )
-    layer.eval()
-    bn.eval()
-    x = batch(6, device)
-    out = forward(layer, x, "an eval-mode forward with eps=1e-3")
-    assert_close(out, bn(x).detach(), "eval output with eps=1e-3", why=why, **TOL)
-
-
-def test_eps_is_added_to_the_variance_inside_the_square_root(kata, device):
-    """With eps=0.5 on low-variance input the output is (x - mean) / sqrt(var + eps), as in nn.BatchNorm1d."""
-    layer, bn = pair(kata, device, eps=0.5)
-    x = batch(6, device, scale=0.01, shift=3.0)
-    out = forward(layer, x, "a training-mode forward with eps=0.5 on low-variance input")
-    expected = bn(x).detach()
-    weight, bias = bn.weight.detach(), bn.bias.detach()
-    centred = x - x.mean(0)
-    after_sqrt = centred / (torch.sqrt(x.var(0, unbiased=False)) + 0.5) * weight + bias
-    why = "eps belongs inside the square root, sqrt(var + eps), where it keeps the divisor away from zero."
-    if not close(out, expected) and close(out, after_sqrt):
-        fail("eps is added after the square root: the output is (x - mean) / (sqrt(var) + eps). " + why)
-    assert_close(out, expected, "training output with eps=0.5 on low-variance input", why=why, **TOL)
-
-
-def test_buffers_carry_no_autograd_history_after_a_training_step(kata, device):
-    """After a training forward on an input that requires grad, no buffer has a grad_fn or requires grad."""
-    layer = make(kata, device, C)
-    x = batch(8, device).requires_grad_(True)
-    forward(layer, x, "a training-mode forward on an input that requires grad")
-    for name in BUFFERS:
-        assert_no_history(tensor_attr(layer, name), f"{name} after a training step", why=HISTORY)
-
-
-def test_gradients_match_batchnorm1d_through_the_batch_statistics(kata, device):
-    """Backward gives nn.BatchNorm1d's input, weight and bias gradients: they flow through mean and var."""
-    layer, bn = pair(kata, device)
-    x = batch(6, device)
-    mine, theirs = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
-    r = torch.randn(6, C, device=device)
-    out = forward(layer, mine, "a training-mode forward on an input that requires grad")
-    attempt(lambda: (out * r).sum().backward(), doing="backward through your training-mode output")
-    (bn(theirs) * r).sum().backward()
-    why = (
-        "In training the batch mean and variance are part of the computation, so gradients must flow "
-        "through them: detach only the running-statistics update, never the normalisation."
-    )
-    for name, got, expected in [
-        ("x.grad", mine.grad, theirs.grad),
-        ("weight.grad", getattr(layer.weight, "grad", None), bn.weight.grad),
-        ("bias.grad", getattr(layer.bias, "grad", None), bn.bias.grad),
-    ]:
-        if got is None:
-            fail(f"{name} is None after backward: gradients do not reach it. {why}")
-        assert_close(got, expected, f"{name} for loss = (output * r).sum()", why=why, **TOL)
-
-
-def test_state_dict_has_batchnorm1d_keys_and_loads_both_ways(kata, device):
-    """state_dict() has exactly BatchNorm1d's keys, loads into it and back, and both then agree in eval."""
-    layer, bn = pair(kata, device)
-    forward(layer, batch(8, device), "a training-mode forward on an (8, 5) batch")
-    why = "Registered parameters and buffers are what state_dict() saves. " + SAME_KEYS
-    assert_keys(layer.state_dict(), bn.state_dict().keys(), "state_dict() keys", why=why)
-    attempt(bn.load_state_dict, layer.state_dict(), doing="nn.BatchNorm1d.load_state_dict(yours)", why=why)
-    layer.eval()
-    bn.eval()
-    x = batch(6, device)
-    out = forward(layer, x, "an eval-mode forward")
-    assert_close(
-        out, bn(x).detach(), "eval output after loading your state_dict into BatchNorm1d", why=why, **TOL
-    )
-
-    other = reference(device)
-    other.train()
-    for n in (4, 7):
-        other(batch(n, device, scale=3.0))
-    other.eval()
-    attempt(
-        layer.load_state_dict,
-        other.state_dict(),
-        doing="BatchNormLike.load_state_dict(BatchNorm1d's)",
-        why=why,
-    )
-    out = forward(layer, x, "an eval-mode forward after loading BatchNorm1d's state_dict")
-    assert_close(out, other(x).detach(), "eval output after loading BatchNorm1d's state_dict", why=why, **TOL)
-    assert_equal(
-        tensor_attr(layer, "num_batches_tracked"),
-        other.num_batches_tracked,
-        "num_batches_tracked after loading BatchNorm1d's state_dict",
-        why=COUNTER,
-    )
-
-
-def test_buffers_follow_to_device_and_double(kata, device):
-    """.to(device).double() moves the buffers to the device and casts running_mean/running_var to float64."""
-    layer = make(kata, device, C)
-    layer = attempt(layer.double, doing="BatchNormLike.double()")
-    why = (
-        "Only registered buffers (and parameters) follow .to() and .double(); "
-        "a plain tensor attribute stays behind."
-    )
-    for name in BUFFERS:
-        assert_on_device(tensor_attr(layer, name), device, f"{name} after .to({device.type!r})")
-    for name in ("running_mean", "running_var"):
-        dtype = tensor_attr(layer, name).dtype
-        if dtype != torch.float64:
-            fail(f"{name} is still {dtype} after .double(): it was not cast. {why}")
-    layer.eval()
-    x = batch(3, device).double()
-    out = forward(layer, x, "an eval-mode forward in float64 after .double()", why=why)
-    assert_shape(out, (3, C), "eval output in float64")
-    if out.dtype != torch.float64:
-        fail(f"the eval output after .double() has dtype {out.dtype}, expected torch.float64. {why}")
-
-
-def test_num_batches_tracked_stays_int64_under_half_and_double(kata, device):
-    """.half() and .double() cast the floating-point buffers but leave the int64 counter int64."""
-    layer = make(kata, device, C)
-    why = (
-        ".half() and .double() cast only floating-point tensors, so an integer counter keeps its dtype; "
-        "a float16 counter would stop counting at 2048. " + COUNTER
-    )
-    for cast in ("half", "double"):
-        layer = attempt(getattr(layer, cast), doing=f"BatchNormLike.{cast}()")
-        dtype = tensor_attr(layer, "num_batches_tracked").dtype
-        if dtype != torch.long:
-            fail(f"num_batches_tracked has dtype {dtype} after .{cast}(), expected torch.int64. {why}")
-
-
-def test_training_on_a_single_sample_raises_value_error(kata, device):
-    """A training forward on a batch of one sample raises ValueError, as nn.BatchNorm1d does."""
-    layer = make(kata, device, C)
-    x = batch(1, device)
-    why = (
-        "The variance of a single value is undefined (the unbiased one divides by N - 1 = 0, and would "
-        "put nan into running_var); BatchNorm1d raises ValueError('Expected more than 1 value per "
-        "channel when training')."
-    )
-    try:
+@probe
+def past_batches(impl, c, device, train_xs, eval_x, grad_out):
+    """Train on batches that require grad, then backpropagate a loss on a later eval output."""
+    layer = _prepare(impl, c, {}, device, (eval_x.dtype,))
+    for x in train_xs:
+        x.requires_grad_(True)
         layer(x)
-    except ValueError:
-        return
-    except NotImplementedError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any other error is the wrong kind of refusal
-        fail(f"training on a (1, 5) batch raised {type(exc).__name__} instead of ValueError. {why}")
-    fail(f"training on a (1, 5) batch did not raise ValueError. {why}")
-
-
-def test_eval_accepts_a_single_sample(kata, device):
-    """An eval-mode forward on one sample works: it uses the running statistics, so N = 1 is fine."""
-    layer, bn = pair(kata, device)
     layer.eval()
-    bn.eval()
-    x = batch(1, device)
-    why = "In eval mode nothing is estimated from the batch, so a batch of one sample is valid. " + EVAL
-    out = forward(layer, x, "an eval-mode forward on a (1, 5) batch", why=why)
-    assert_close(out, bn(x).detach(), "eval output on a single sample", why=why, **TOL)
+    out = layer(eval_x)
+    backward = outcome(out.backward, grad_out)
+    return {"grads_none": [x.grad is None for x in train_xs], "backward_raised": backward["raised"]}
+
+
+# ------------------------------------------------------------------------------------------ inputs
+
+
+@dataclass(frozen=True)
+class Batch:
+    """An input the judge draws: (N, C) or (N, C, L) values ~ scale * N(0, 1) + shift, laid out as `layout`:
+    contiguous; transposed (all dimensions reversed in memory); sliced (every other element along the last
+    dimension); expanded (stride 0 along the features for (N, C), along L for (N, C, L))."""
+
+    shape: tuple[int, ...]
+    dtype: torch.dtype = torch.float32
+    layout: str = "contiguous"
+    seed: int = 0
+    scale: float = 1.0
+    shift: float = 0.0
+
+    def make(self, device: torch.device) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed)
+        shape = self.shape
+
+        def values(*size: int) -> torch.Tensor:
+            t = torch.randn(size, generator=generator, dtype=torch.float64) * self.scale + self.shift
+            return t.to(self.dtype).to(device)
+
+        if self.layout == "transposed":
+            return values(*reversed(shape)).permute(*reversed(range(len(shape))))
+        if self.layout == "sliced":
+            return values(*shape[:-1], 2 * shape[-1])[..., ::2]
+        if self.layout == "expanded":
+            return values(*shape[:-1], 1).expand(*shape)
+        return values(*shape)
+
+    def describe(self) -> str:
+        words = describe_layout(self.layout, self.dtype, self.shape)
+        return words.replace(" input", " low-variance input") if self.scale < 0.1 else words
+
+
+def _fits(layout: str, shape: tuple[int, ...]) -> bool:
+    if layout == "transposed":
+        return min(shape) > 1
+    if layout == "expanded":
+        return shape[-1] > 1
+    return True
+
+
+@st.composite
+def batches(draw, c, *, dtypes=(torch.float32, torch.float64), layouts=("contiguous",), three_d=None,
+            min_values=2, max_n=6, scale=None, shift=None):
+    """A Batch for C = c features, with at least `min_values` values per feature."""
+    three = draw(st.booleans()) if three_d is None else three_d
+    n = draw(st.integers(1, max_n))
+    length = draw(st.integers(1, 4)) if three else 1
+    if n * length < min_values:
+        n = 2
+    shape = (n, c, length) if three else (n, c)
+    layout = draw(st.sampled_from([lay for lay in layouts if _fits(lay, shape)] or ["contiguous"]))
+    scale = draw(st.sampled_from([0.5, 1.0, 3.0])) if scale is None else scale
+    shift = draw(st.sampled_from([-1.0, 0.0, 2.0])) if shift is None else shift
+    return Batch(shape, draw(st.sampled_from(dtypes)), layout, draw(st.integers(0, 2**16)), scale, shift)
+
+
+@st.composite
+def training_runs(draw, c, steps=3, layouts=("contiguous",), dtypes=(torch.float32, torch.float64)):
+    """`steps` training batches for C = c features, all 2-D or all 3-D, in one dtype."""
+    three = draw(st.booleans())
+    dtype = draw(st.sampled_from(dtypes))
+    return [draw(batches(c, three_d=three, dtypes=(dtype,), layouts=layouts)) for _ in range(steps)]
+
+
+@st.composite
+def featured(draw, make):
+    """(C, make(C)): a feature count, then what depends on it (drawn together, before the spec runs)."""
+    c = draw(FEATURES)
+    return c, draw(make(c))
+
+
+@st.composite
+def options(draw, eps=(1e-5, 1e-3, 0.1, 1), momentum=(0.1, 0.3, 0.5, 1.0, 0.0, 1, 0)):
+    """Constructor arguments: eps and momentum each given (from the choices) or left at the default."""
+    found = {"style": draw(st.sampled_from(["positional", "keyword"]))}
+    if draw(st.booleans()):
+        found["eps"] = draw(st.sampled_from(eps))
+    if draw(st.booleans()):
+        found["momentum"] = draw(st.sampled_from(momentum))
+    return found
+
+
+def words(opts) -> str:
+    shown = [f"{k}={opts[k]!r}" for k in ("eps", "momentum") if k in opts]
+    return f"BatchNormLike(C{', ' if shown else ''}{', '.join(shown)})"
+
+
+def affine(c, device, seed, dtype=torch.float32):
+    """A random weight and bias for C features (weights away from zero, so that they matter)."""
+    generator = torch.Generator().manual_seed(seed)
+    weight = torch.randn(c, generator=generator, dtype=torch.float64).add(0.5).to(dtype).to(device)
+    bias = torch.randn(c, generator=generator, dtype=torch.float64).to(dtype).to(device)
+    return {"weight": weight, "bias": bias}
+
+
+# ------------------------------------------------------------------------------------------ the oracle
+
+
+def reference(c, opts, device, values=None, foreign=None):
+    """nn.BatchNorm1d(c, eps, momentum) in float64, with the same weight, bias and statistics."""
+    kwargs = {k: opts[k] for k in ("eps", "momentum") if k in opts}
+    bn = nn.BatchNorm1d(c, **kwargs).to(device).double()
+    if foreign is not None:
+        bn.load_state_dict(foreign)
+    with torch.no_grad():
+        for name, value in (values or {}).items():
+            getattr(bn, name).copy_(value)
+    return bn
+
+
+@contextmanager
+def one_thread():
+    """The oracle's kernels on one CPU thread: on a busy machine, waking a thread pool for tensors this small costs
+    far more than the work itself."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def replay(bn, steps):
+    """BatchNorm1d's outputs and state_dict after each step {"train", "x"}."""
+    outs, states = [], []
+    with one_thread(), torch.no_grad():
+        for step in steps:
+            bn.train(step["train"])
+            outs.append(bn(step["x"].double()))
+            states.append({k: v.clone() for k, v in bn.state_dict().items()})
+    return outs, states
+
+
+def unit(dtype):
+    return torch.finfo(dtype).eps
+
+
+def output_tolerance(dtype, x, mean, var, eps, weight, bias):
+    """rtol/atol for an output computed in `dtype`: rounding errors of x - mean are amplified by 1/sqrt(var + eps)."""
+    e = unit(dtype)
+    inv_std = float((var.double() + eps).rsqrt().max())
+    spread = float(x.double().abs().max()) + float(mean.double().abs().max())
+    scale = spread * inv_std * float(weight.double().abs().max()) + float(bias.double().abs().max()) + 1
+    return {"rtol": 32 * e, "atol": 32 * e * scale}
+
+
+def state_tolerance(dtype, xs):
+    e = unit(dtype)
+    spread = 1 + max(float(x.double().abs().max()) for x in xs)
+    return {"rtol": 32 * e, "atol": 32 * e * spread * spread}
+
+
+def batch_statistics(x):
+    x = x.double()
+    dims = (0,) if x.dim() == 2 else (0, 2)
+    return x.mean(dims), x.var(dims, unbiased=False)
+
+
+def broadcast(t, x):
+    return t.reshape(-1) if x.dim() == 2 else t.reshape(-1, 1)
+
+
+def formula(x, mean, var, eps, weight, bias):
+    """(x - mean) / sqrt(var + eps) * weight + bias in float64, the (C,) vectors broadcast along dimension 1."""
+    x = x.double()
+    mean, var, weight, bias = (broadcast(t.double(), x) for t in (mean, var, weight, bias))
+    return (x - mean) / torch.sqrt(var + eps) * weight + bias
+
+
+def close(actual, expected, tolerance) -> bool:
+    """Quiet comparison, used to recognise a specific mistake before the verdict."""
+    if not isinstance(actual, torch.Tensor) or tuple(actual.shape) != tuple(expected.shape):
+        return False
+    return bool(torch.allclose(actual.double().cpu(), expected.double().cpu(), **tolerance))
+
+
+def check_output(out, x, expected, tolerance, what, why):
+    if not isinstance(out, torch.Tensor):
+        fail(f"{what} returned {type(out).__name__}, expected a tensor.")
+    if tuple(out.shape) != tuple(x.shape):
+        fail(f"{what} returned shape {tuple(out.shape)}; the output must have the input's shape {tuple(x.shape)}.")
+    if out.dtype != x.dtype:
+        fail(f"{what} returned dtype {out.dtype}; the output must keep the input's dtype {x.dtype}.")
+    if out.device.type != x.device.type:
+        fail(f"{what} returned a tensor on {out.device.type}; it must stay on {x.device.type}.")
+    assert_close(out.double(), expected, what, why=why, **tolerance)
+
+
+def check_state(state, expected, dtype, xs, what, why=""):
+    """The learner's state_dict against BatchNorm1d's: same keys, the counter exact, the statistics close."""
+    assert_keys(state, expected.keys(), f"state_dict() keys {what}", why=SAME_KEYS)
+    count, want = state["num_batches_tracked"], expected["num_batches_tracked"]
+    if count.dtype != torch.long:
+        fail(f"num_batches_tracked has dtype {count.dtype} {what}, expected torch.int64. {COUNTER}")
+    if int(count) != int(want):
+        fail(f"num_batches_tracked is {int(count)} {what}, expected {int(want)}. {why or COUNTER}")
+    for name in STATS:
+        if state[name].dtype != dtype:
+            fail(f"{name} has dtype {state[name].dtype} {what}, expected {dtype}: buffers follow the layer's casts.")
+        assert_close(state[name].double(), expected[name], f"{name} {what}", why=why or RUNNING,
+                     **state_tolerance(dtype, xs))
+
+
+# ------------------------------------------------------------------------------------------ specs
+
+
+@given(c=FEATURES, opts=options())
+@examples(6)
+def test_weight_and_bias_are_the_only_parameters(kata, device, c, opts):
+    """weight (ones) and bias (zeros) of shape (num_features,) are the layer's only Parameters."""
+    seen = kata.run(construct, c, opts, doing=f"{words(opts)} with C = {c}")
+    if seen["parameters"] != ["weight", "bias"]:
+        fail(f"named_parameters() should be ['weight', 'bias']; got {seen['parameters']}. Running statistics are "
+             "measured, not learned: as nn.Parameters an optimizer given model.parameters() would update them "
+             "(weight decay, for one). Register them with register_buffer so optimizers never touch them.")
+    fresh = nn.BatchNorm1d(c).state_dict()
+    for name in ("weight", "bias"):
+        assert_close(seen["state"][name], fresh[name], f"{name} at initialisation with C = {c}", rtol=0, atol=0,
+                     why="BatchNorm1d starts as the identity map: weight = 1, bias = 0, float32, shape (C,).")
+
+
+@given(c=FEATURES, opts=options())
+@examples(6)
+def test_buffers_start_as_batchnorm1ds_statistics_and_counter(kata, device, c, opts):
+    """running_mean (zeros), running_var (ones) and num_batches_tracked (int64 0) are buffers, as in BatchNorm1d."""
+    seen = kata.run(construct, c, opts, doing=f"{words(opts)} with C = {c}")
+    missing = [name for name in BUFFERS if name not in seen["buffers"]]
+    if missing:
+        fail(f"{missing} is not a registered buffer (named_buffers() gave {seen['buffers']}): a plain tensor "
+             "attribute is not saved in state_dict() and does not move with .to(device). "
+             "Use self.register_buffer(name, tensor).")
+    if sorted(seen["buffers"]) != sorted(BUFFERS) or seen["children"]:
+        fail(f"the buffers should be exactly {list(BUFFERS)} and there should be no submodules; got buffers "
+             f"{seen['buffers']} and submodules {seen['children']}.")
+    fresh = nn.BatchNorm1d(c).state_dict()
+    assert_keys(seen["state"], fresh.keys(), "state_dict() keys", why=SAME_KEYS)
+    for name in BUFFERS:
+        why = COUNTER if name == "num_batches_tracked" else "running_mean starts at zeros, running_var at ones."
+        assert_close(seen["state"][name], fresh[name], f"{name} at initialisation with C = {c}", rtol=0, atol=0,
+                     why=why)
+
+
+@given(case=featured(lambda c: batches(c, dtypes=(torch.float32,))), seed=st.integers(0, 2**16),
+       lr=st.sampled_from([0.1, 0.5, 1.0]))
+@examples(5)
+def test_parameters_are_what_an_optimizer_updates(kata, device, case, seed, lr):
+    """An optimizer's step (param -= lr * grad over parameters()) moves weight and bias as BatchNorm1d's would."""
+    c, xs = case
+    x = xs.make(device)
+    values = affine(c, device, seed)
+    grad_out = torch.randn(xs.shape, generator=torch.Generator().manual_seed(seed + 1)).to(device)
+    state = kata.run(sgd_step, c, device, values, x, grad_out, lr,
+                     doing=f"an SGD step after a training forward on {xs.describe()}")
+    bn = reference(c, {}, device, values)
+    with one_thread():
+        (bn(x.double()) * grad_out.double()).sum().backward()
+    with torch.no_grad():
+        for p in bn.parameters():
+            p -= lr * p.grad
+    expected = bn.state_dict()
+    assert_keys(state, expected.keys(), "state_dict() after an optimizer step", why=SAME_KEYS)
+    for name in ("weight", "bias"):
+        assert_close(state[name].double(), expected[name], f"{name} after one SGD step (lr={lr}) on {xs.describe()}",
+                     why="parameters() must yield the weight and bias forward uses, and backward must reach them.",
+                     rtol=1e-4, atol=1e-4 * (1 + float(expected[name].abs().max())))
+    check_state(state, expected, torch.float32, [x], "after an optimizer step")
+
+
+@given(case=featured(batches), opts=options(), seed=st.integers(0, 2**16))
+@examples(8)
+def test_training_output_matches_batchnorm1d(kata, device, case, opts, seed):
+    """In training the output equals nn.BatchNorm1d's: each feature's batch mean and biased variance."""
+    c, xs = case
+    x = xs.make(device)
+    values = affine(c, device, seed, xs.dtype)
+    steps = [{"train": True, "x": x}]
+    seen = kata.run(session, c, opts, device, steps, (xs.dtype,), values,
+                    doing=f"a training forward of {words(opts)} on {xs.describe()}", why=VALID)
+    (expected,), _ = replay(reference(c, opts, device, values), steps)
+    eps = opts.get("eps", 1e-5)
+    mean, var = batch_statistics(x)
+    tolerance = output_tolerance(xs.dtype, x, mean, var, eps, values["weight"], values["bias"])
+    out = seen["outs"][0]
+    count = x.numel() // c
+    if count > 1 and not close(out, expected, tolerance):
+        unbiased = formula(x, mean, var * count / (count - 1), eps, values["weight"], values["bias"])
+        if close(out, unbiased, tolerance):
+            fail(f"on {xs.describe()} the training output was normalised with the unbiased variance (divide by "
+                 "count - 1); BatchNorm1d normalises with the biased batch variance (divide by the count). "
+                 "Only the running estimate uses the unbiased one.")
+    check_output(out, x, expected, tolerance, f"the training output on {xs.describe()}", TRAIN)
+
+
+@given(c=FEATURES, opts=options(), three_d=st.booleans(), seed=st.integers(0, 2**16))
+@examples(6)
+def test_a_training_batch_of_two_values_per_feature_works(kata, device, c, opts, three_d, seed):
+    """Two values per feature, (2, C) or (1, C, 2), are enough to train, as in BatchNorm1d."""
+    xs = Batch((1, c, 2) if three_d else (2, c), torch.float64, seed=seed, scale=2.0, shift=1.0)
+    x = xs.make(device)
+    values = affine(c, device, seed, torch.float64)
+    steps = [{"train": True, "x": x}]
+    why = "Two values per feature have a variance (the unbiased one divides by 2 - 1 = 1): only one value is refused."
+    seen = kata.run(session, c, opts, device, steps, (torch.float64,), values,
+                    doing=f"a training forward on {xs.describe()}", why=why)
+    (expected,), (state,) = replay(reference(c, opts, device, values), steps)
+    mean, var = batch_statistics(x)
+    tolerance = output_tolerance(torch.float64, x, mean, var, opts.get("eps", 1e-5), values["weight"],
+                                 values["bias"])
+    check_output(seen["outs"][0], x, expected, tolerance, f"the training output on {xs.describe()}", TRAIN)
+    check_state(seen["states"][0], state, torch.float64, [x], f"after a training forward on {xs.describe()}")
+
+
+@given(case=featured(training_runs), momentum=st.sampled_from([0.1, 0.3, 0.5, 1.0, 0.0, 1, 0]),
+       style=st.sampled_from(["positional", "keyword"]))
+@examples(8)
+def test_running_statistics_follow_the_momentum_update(kata, device, case, momentum, style):
+    """Each training forward moves the running statistics a momentum fraction towards the batch's, as BatchNorm1d."""
+    c, runs = case
+    xs = [spec.make(device) for spec in runs]
+    opts = {"style": style, "momentum": momentum}
+    steps = [{"train": True, "x": x} for x in xs]
+    dtype = runs[0].dtype
+    seen = kata.run(session, c, opts, device, steps, (dtype,), doing=f"training forwards of {words(opts)}")
+    _, states = replay(reference(c, opts, device), steps)
+    for index, (spec, x, got, expected) in enumerate(zip(runs, xs, seen["states"], states)):
+        what = f"after training forward {index + 1} (on {spec.describe()}) with momentum={momentum!r}"
+        assert_keys(got, expected.keys(), f"state_dict() keys {what}", why=SAME_KEYS)
+        tolerance = state_tolerance(dtype, xs[: index + 1])
+        previous = seen["start"] if index == 0 else seen["states"][index - 1]
+        if momentum not in (0.5,) and not close(got["running_mean"], expected["running_mean"], tolerance):
+            mean, _ = batch_statistics(x)
+            swapped = momentum * previous["running_mean"].double() + (1 - momentum) * mean
+            if close(got["running_mean"], swapped, tolerance):
+                fail(f"momentum is applied the wrong way round {what}: the running mean moved {1 - momentum:.0%} of "
+                     "the way to the batch mean. momentum is the weight of the NEW batch: running = (1 - momentum) "
+                     "* running + momentum * batch_mean (the opposite of the optimizer's momentum convention).")
+        count = x.numel() // c
+        if momentum != 0 and not close(got["running_var"], expected["running_var"], tolerance):
+            _, var = batch_statistics(x)
+            biased = (1 - momentum) * previous["running_var"].double() + momentum * var
+            if close(got["running_var"], biased, tolerance) and count > 1:
+                fail(f"running_var was updated with the biased batch variance {what}. The running estimate uses "
+                     "the unbiased variance (divide by count - 1), x.var(unbiased=True) over each feature's values, "
+                     "as BatchNorm1d does; only the normalisation uses the biased one.")
+        check_state(got, expected, dtype, xs[: index + 1], what)
+
+
+@given(case=featured(lambda c: training_runs(c, steps=4)), steps=st.integers(2, 4),
+       style=st.sampled_from(["positional", "keyword"]))
+@examples(6)
+def test_momentum_none_keeps_a_cumulative_average(kata, device, case, steps, style):
+    """With momentum=None the k-th batch weighs 1 / k: the running statistics average all batches so far."""
+    c, runs = case
+    runs = runs[:steps]
+    xs = [spec.make(device) for spec in runs]
+    opts = {"momentum": None, "style": style}
+    plan = [{"train": True, "x": x} for x in xs]
+    seen = kata.run(session, c, opts, device, plan, (runs[0].dtype,),
+                    doing="training forwards of BatchNormLike(C, momentum=None)", why=CUMULATIVE)
+    _, states = replay(reference(c, opts, device), plan)
+    why = CUMULATIVE + " " + COUNTER
+    for index, (got, expected) in enumerate(zip(seen["states"], states)):
+        check_state(got, expected, runs[0].dtype, xs[: index + 1],
+                    f"after {index + 1} training forward(s) with momentum=None", why=why)
+
+
+@given(c=FEATURES, modes=st.lists(st.booleans(), min_size=2, max_size=6), seed=st.integers(0, 2**16))
+@examples(6)
+def test_num_batches_tracked_counts_training_forwards_only(kata, device, c, modes, seed):
+    """num_batches_tracked goes up by one per training forward, stays int64, and eval forwards do not count."""
+    xs = [Batch((3 + i, c), seed=seed + i).make(device) for i in range(len(modes))]
+    plan = [{"train": mode, "x": x} for mode, x in zip(modes, xs)]
+    seen = kata.run(session, c, {}, device, plan, doing="a mix of training and eval forwards")
+    for index, state in enumerate(seen["states"]):
+        if "num_batches_tracked" not in state:
+            fail(f"state_dict() has no 'num_batches_tracked'. {SAME_KEYS}")
+        count = state["num_batches_tracked"]
+        want = sum(modes[: index + 1])
+        what = f"after {index + 1} forwards ({want} in training, {index + 1 - want} in eval)"
+        if count.dtype != torch.long or count.shape != () or int(count) != want:
+            fail(f"num_batches_tracked is {count.tolist()} ({count.dtype}) {what}; expected int64 {want}. {COUNTER}")
+
+
+@given(case=featured(lambda c: batches(c, min_values=1)), opts=options(), seed=st.integers(0, 2**16))
+@examples(8)
+def test_eval_output_uses_the_running_statistics(kata, device, case, opts, seed):
+    """In eval mode the output uses running_mean and running_var, for any batch size, exactly as BatchNorm1d's."""
+    c, xs = case
+    x = xs.make(device)
+    generator = torch.Generator().manual_seed(seed + 7)
+    stats = {"running_mean": torch.randn(c, generator=generator, dtype=torch.float64),
+             "running_var": torch.rand(c, generator=generator, dtype=torch.float64) + 0.5}
+    values = {**affine(c, device, seed, xs.dtype), **{k: v.to(xs.dtype).to(device) for k, v in stats.items()}}
+    steps = [{"train": False, "x": x}]
+    seen = kata.run(session, c, opts, device, steps, (xs.dtype,), values, doing=f"an eval forward on {xs.describe()}",
+                    why=EVAL + " Any N >= 1 works in eval, a single sample included.")
+    (expected,), _ = replay(reference(c, opts, device, values), steps)
+    eps = opts.get("eps", 1e-5)
+    tolerance = output_tolerance(xs.dtype, x, values["running_mean"], values["running_var"], eps,
+                                 values["weight"], values["bias"])
+    out = seen["outs"][0]
+    if x.numel() // c > 1 and not close(out, expected, tolerance):
+        mean, var = batch_statistics(x)
+        if close(out, formula(x, mean, var, eps, values["weight"], values["bias"]), tolerance):
+            fail(f"the eval output on {xs.describe()} was normalised with this batch's own statistics. " + EVAL
+                 + " Otherwise one sample's prediction depends on the rest of its batch.")
+    check_output(out, x, expected, tolerance, f"the eval output on {xs.describe()}", EVAL)
+
+
+@given(case=featured(lambda c: st.tuples(batches(c, dtypes=(torch.float32,)), batches(c, min_values=1,
+                                                                                   dtypes=(torch.float32,)))))
+@examples(6)
+def test_eval_changes_no_buffer(kata, device, case):
+    """An eval forward reads the running statistics and leaves every buffer exactly as it was."""
+    c, (warm, later) = case
+    plan = [{"train": True, "x": warm.make(device)}, {"train": False, "x": later.make(device)},
+            {"train": False, "x": later.make(device)}]
+    seen = kata.run(session, c, {}, device, plan, (warm.dtype,), doing=f"eval forwards on {later.describe()}")
+    why = "In eval mode the running statistics are only read; they change in training mode only."
+    for index in (1, 2):
+        for name in BUFFERS:
+            got, want = seen["states"][index].get(name), seen["states"][0].get(name)
+            if want is None:
+                fail(f"state_dict() has no '{name}'. {SAME_KEYS}")
+            assert_close(got, want, f"{name} after eval forward {index} on {later.describe()}", rtol=0, atol=0,
+                         why=why)
+
+
+@given(c=FEATURES, three_d=st.booleans(), seed=st.integers(0, 2**16))
+@examples(6)
+def test_default_eps_and_momentum_are_exactly_batchnorm1ds(kata, device, c, three_d, seed):
+    """BatchNormLike(C) behaves as nn.BatchNorm1d(C): eps = 1e-5 and momentum = 0.1, even where eps matters."""
+    runs = [Batch((4, c, 3) if three_d else (6, c), torch.float64, seed=seed + i, scale=3e-3, shift=1.0)
+            for i in range(2)]
+    xs = [spec.make(device) for spec in runs]
+    values = affine(c, device, seed, torch.float64)
+    plan = [{"train": True, "x": xs[0]}, {"train": True, "x": xs[1]}, {"train": False, "x": xs[1]}]
+    seen = kata.run(session, c, {}, device, plan, (torch.float64,), values, doing=f"BatchNormLike({c}) forwards",
+                    why=VALID)
+    outs, states = replay(reference(c, {}, device, values), plan)
+    why = ("The defaults are BatchNorm1d's: eps=1e-5 (on input whose variance is about 1e-5, a different eps gives "
+           "a visibly different output) and momentum=0.1.")
+    for index, (step, got, expected) in enumerate(zip(plan, seen["outs"], outs)):
+        mode = "training" if step["train"] else "eval"
+        check_output(got, step["x"], expected, {"rtol": 1e-9, "atol": 1e-9},
+                     f"the {mode} output of BatchNormLike({c}) on {runs[min(index, 1)].describe()}", why)
+        check_state(seen["states"][index], states[index], torch.float64, xs,
+                    f"after forward {index + 1} of BatchNormLike({c})", why=why)
+
+
+@given(case=featured(lambda c: batches(c, dtypes=(torch.float64,), scale=0.05, shift=3.0)),
+       eps=st.sampled_from([0.5, 0.1, 1, 2.0]), style=st.sampled_from(["positional", "keyword"]),
+       seed=st.integers(0, 2**16))
+@examples(8)
+def test_eps_is_added_inside_the_square_root(kata, device, case, eps, style, seed):
+    """With a large eps on low-variance input the output is (x - mean) / sqrt(var + eps), as in BatchNorm1d."""
+    c, xs = case
+    x = xs.make(device)
+    opts = {"style": style, "eps": eps}
+    values = affine(c, device, seed, torch.float64)
+    plan = [{"train": True, "x": x}, {"train": False, "x": x}]
+    seen = kata.run(session, c, opts, device, plan, (torch.float64,), values, doing=f"{words(opts)} forwards")
+    outs, _ = replay(reference(c, opts, device, values), plan)
+    why = ("Use the eps given to the constructor; it belongs inside the square root, sqrt(var + eps), where it keeps "
+           "the divisor away from zero.")
+    mean, var = batch_statistics(x)
+    after_sqrt = (x - broadcast(mean, x)) / (torch.sqrt(broadcast(var, x)) + eps)
+    after_sqrt = after_sqrt * broadcast(values["weight"], x) + broadcast(values["bias"], x)
+    tolerance = {"rtol": 1e-9, "atol": 1e-9}
+    if not close(seen["outs"][0], outs[0], tolerance) and close(seen["outs"][0], after_sqrt, tolerance):
+        fail(f"eps is added after the square root: the output is (x - mean) / (sqrt(var) + eps). {why}")
+    for step, got, expected in zip(plan, seen["outs"], outs):
+        mode = "training" if step["train"] else "eval"
+        check_output(got, x, expected, tolerance, f"the {mode} output with eps={eps!r} on {xs.describe()}", why)
+
+
+@given(case=featured(lambda c: training_runs(c, steps=2, layouts=("transposed", "sliced", "expanded"))),
+       seed=st.integers(0, 2**16))
+@examples(6)
+def test_forward_accepts_any_memory_layout(kata, device, case, seed):
+    """Transposed, sliced and expanded inputs give BatchNorm1d's outputs and statistics, in training and eval."""
+    c, runs = case
+    xs = [spec.make(device) for spec in runs]
+    dtype = runs[0].dtype
+    values = affine(c, device, seed, dtype)
+    plan = [{"train": True, "x": xs[0]}, {"train": True, "x": xs[1]}, {"train": False, "x": xs[0]}]
+    seen = kata.run(session, c, {}, device, plan, (dtype,), values,
+                    doing=f"forwards on {runs[0].describe()} and {runs[1].describe()}", why=LAYOUT)
+    outs, states = replay(reference(c, {}, device, values), plan)
+    for index, step in enumerate(plan):
+        x, spec = step["x"], runs[index % 2]
+        if step["train"]:
+            mean, var, why, mode = *batch_statistics(x), TRAIN, "training"
+        else:
+            mean, var, why, mode = states[1]["running_mean"], states[1]["running_var"], EVAL, "eval"
+        tolerance = output_tolerance(dtype, x, mean, var, 1e-5, values["weight"], values["bias"])
+        check_output(seen["outs"][index], x, outs[index], tolerance, f"the {mode} output on {spec.describe()}",
+                     f"{why} {LAYOUT}")
+    check_state(seen["states"][1], states[1], dtype, xs, "after training forwards on non-contiguous inputs")
+
+
+@given(case=featured(lambda c: training_runs(c, steps=2, dtypes=LOW_AND_HIGH,
+                                            layouts=("contiguous", "transposed", "sliced"))),
+       by=st.sampled_from(["method", "to"]), seed=st.integers(0, 2**16))
+@examples(8)
+def test_forward_in_every_floating_dtype(kata, device, case, by, seed):
+    """A layer cast to float16, bfloat16, float32 or float64 computes in that dtype and keeps its buffers in it."""
+    c, runs = case
+    dtype = runs[0].dtype
+    xs = [spec.make(device) for spec in runs]
+    cast = CASTS[dtype] if by == "method" else dtype
+    shown = f".{cast}()" if by == "method" else f".to({dtype})"
+    values = affine(c, device, seed, dtype)
+    plan = [{"train": True, "x": xs[0]}, {"train": True, "x": xs[1]}, {"train": False, "x": xs[0]}]
+    seen = kata.run(session, c, {}, device, plan, (cast,), values, doing=f"forwards after {shown}")
+    outs, states = replay(reference(c, {}, device, values), plan)
+    for index, step in enumerate(plan):
+        x, spec = step["x"], runs[index % 2]
+        if step["train"]:
+            mean, var, why, mode = *batch_statistics(x), TRAIN, "training"
+        else:
+            mean, var, why, mode = states[1]["running_mean"], states[1]["running_var"], EVAL, "eval"
+        tolerance = output_tolerance(dtype, x, mean, var, 1e-5, values["weight"], values["bias"])
+        check_output(seen["outs"][index], x, outs[index], tolerance,
+                     f"the {mode} output on {spec.describe()} after {shown}", why)
+    check_state(seen["states"][1], states[1], dtype, xs, f"after two training forwards in {dtype} ({shown})")
+
+
+@given(case=featured(lambda c: batches(c, layouts=LAYOUTS)), train=st.booleans(), no_grad=st.booleans(),
+       seed=st.integers(0, 2**16))
+@example(case=(5, Batch((4, 5), seed=1)), train=True, no_grad=True, seed=0)
+@example(case=(3, Batch((2, 3, 2), torch.float64, seed=2)), train=False, no_grad=True, seed=1)
+@examples(8)
+def test_forward_leaves_the_input_and_grad_mode_alone(kata, device, case, train, no_grad, seed):
+    """forward never writes into x nor switches grad mode; under torch.no_grad() training still updates the buffers."""
+    c, xs = case
+    x = xs.make(device)
+    values = affine(c, device, seed, xs.dtype)
+    plan = [{"train": train, "x": x, "no_grad": no_grad}]
+    mode = "training" if train else "eval"
+    context = " under torch.no_grad()" if no_grad else ""
+    seen = kata.run(session, c, {}, device, plan, (xs.dtype,), values,
+                    doing=f"a {mode} forward{context} on {xs.describe()}")
+    if seen["x_changed"][0]:
+        fail(f"a {mode} forward on {xs.describe()} changed the input tensor in place: never modify the caller's x.")
+    if not seen["grad_kept"][0]:
+        fail(f"a {mode} forward{context} switched grad mode on or off: leave torch.is_grad_enabled() as the caller "
+             "set it (use `with torch.no_grad():` blocks, not torch.set_grad_enabled).")
+    if no_grad and seen["history"][0]:
+        fail(f"under torch.no_grad() the output of a {mode} forward still records autograd history.")
+    (expected,), (state,) = replay(reference(c, {}, device, values), plan)
+    if train:
+        mean, var = batch_statistics(x)
+    else:
+        mean, var = values.get("running_mean", torch.zeros(c)), values.get("running_var", torch.ones(c))
+    tolerance = output_tolerance(xs.dtype, x, mean, var, 1e-5, values["weight"], values["bias"])
+    check_output(seen["outs"][0], x, expected, tolerance, f"the {mode} output{context} on {xs.describe()}",
+                 TRAIN if train else EVAL)
+    check_state(seen["states"][0], state, xs.dtype, [x], f"after a {mode} forward{context}",
+                why="Under torch.no_grad() a training forward still updates the running statistics and the "
+                "counter: no_grad switches off autograd, not training mode. " + RUNNING)
+
+
+@given(case=featured(lambda c: st.tuples(batches(c, dtypes=(torch.float64,), layouts=LAYOUTS, max_n=4),
+                                          batches(c, dtypes=(torch.float64,)))),
+       train=st.booleans(), seed=st.integers(0, 2**16))
+@examples(6)
+def test_gradients_match_batchnorm1d(kata, device, case, train, seed):
+    """Backward gives nn.BatchNorm1d's input, weight and bias gradients (through the batch statistics in training)."""
+    c, (xs, warm) = case
+    x, w = xs.make(device), warm.make(device)
+    values = affine(c, device, seed, torch.float64)
+    grad_out = torch.randn(xs.shape, generator=torch.Generator().manual_seed(seed + 3), dtype=torch.float64)
+    grad_out = grad_out.to(device)
+    mode = "training" if train else "eval"
+    seen = kata.run(gradients, c, {}, device, values, [w], x, grad_out, train,
+                    doing=f"backward through a {mode} forward on {xs.describe()}")
+    bn = reference(c, {}, device, values)
+    replay(bn, [{"train": True, "x": w}])
+    bn.train(train)
+    theirs = x.detach().clone().requires_grad_(True)
+    with one_thread():
+        (bn(theirs) * grad_out).sum().backward()
+    expected = {"x": theirs.grad, "weight": bn.weight.grad, "bias": bn.bias.grad}
+    why = GRADIENTS if train else "In eval mode the running statistics are constants; gradients reach x, weight, bias."
+    for name, want in expected.items():
+        got = seen[name]
+        if got is None:
+            fail(f"{name}.grad is None after backward through a {mode} forward: gradients do not reach it. {why}")
+        atol = 1e-9 * (1 + float(want.abs().max()))
+        assert_close(got.double(), want, f"the gradient of {name} through a {mode} forward on {xs.describe()}",
+                     why=why, rtol=1e-7, atol=atol)
+
+
+@given(case=featured(training_runs), steps=st.integers(1, 3), seed=st.integers(0, 2**16))
+@examples(6)
+def test_later_losses_send_no_gradient_into_past_batches(kata, device, case, steps, seed):
+    """After training on inputs that require grad, a loss on a later eval output has no path back to them."""
+    c, runs = case
+    runs = runs[:steps]
+    train_xs = [spec.make(device) for spec in runs]
+    eval_x = Batch(runs[0].shape, runs[0].dtype, seed=seed).make(device)
+    grad_out = torch.ones_like(eval_x)
+    seen = kata.run(past_batches, c, device, train_xs, eval_x, grad_out,
+                    doing=f"{steps} training forward(s) on inputs that require grad, then an eval forward and backward")
+    raised = seen["backward_raised"]
+    if raised is not None:
+        fail(f"backward through the eval output raised {raised['type']}: {raised['message'][:200]}. The running "
+             f"statistics carry autograd history from past batches. {HISTORY}")
+    reached = [i + 1 for i, none in enumerate(seen["grads_none"]) if not none]
+    if not seen["grads_none"]:
+        fail("the probe observed no training batch.")
+    if reached:
+        fail(f"a loss on an eval output sent gradients back into training batch(es) {reached}: the running "
+             f"statistics carry autograd history. {HISTORY}")
+
+
+@given(c=FEATURES, casts=st.lists(st.sampled_from(["half", "double", "float", "bfloat16", torch.float64,
+                                                   torch.float16]), min_size=1, max_size=3),
+       steps=st.integers(1, 3), seed=st.integers(0, 2**16))
+@examples(8)
+def test_casts_move_the_buffers_and_keep_the_counter_int64(kata, device, c, casts, steps, seed):
+    """.half(), .double(), .to(dtype) and .to(device) cast and move the statistics; the counter stays int64."""
+    names_ = {"half": torch.float16, "double": torch.float64, "float": torch.float32, "bfloat16": torch.bfloat16}
+    dtype = casts[-1] if isinstance(casts[-1], torch.dtype) else names_[casts[-1]]
+    shown = "".join(f".to({cast})" if isinstance(cast, torch.dtype) else f".{cast}()" for cast in casts)
+    xs = [Batch((4, c), dtype, seed=seed + i).make(device) for i in range(steps)]
+    plan = [{"train": True, "x": x} for x in xs]
+    seen = kata.run(session, c, {}, device, plan, casts, doing=f"BatchNormLike({c}).to({device.type!r}){shown}")
+    why = ("Only registered buffers follow .to() and .double(); .half() and .double() cast only floating-point "
+           "tensors, so an integer counter keeps its dtype (a float16 counter would stop counting at 2048). "
+           + COUNTER)
+    for label, state in [(f"after {shown}", seen["start"]), (f"after {shown} and {steps} training forward(s)",
+                                                              seen["states"][-1])]:
+        for name in BUFFERS:
+            if name not in state:
+                fail(f"state_dict() has no '{name}' {label}. {SAME_KEYS}")
+            if state[name].device.type != device.type:
+                fail(f"{name} is on {state[name].device.type} {label}, expected {device.type}. {why}")
+        count = state["num_batches_tracked"]
+        if count.dtype != torch.long:
+            fail(f"num_batches_tracked has dtype {count.dtype} {label}, expected torch.int64. {why}")
+        for name in STATS:
+            if state[name].dtype != dtype:
+                fail(f"{name} has dtype {state[name].dtype} {label}, expected {dtype}: it was not cast. {why}")
+    if int(seen["states"][-1]["num_batches_tracked"]) != steps:
+        fail(f"num_batches_tracked is {int(seen['states'][-1]['num_batches_tracked'])} after {steps} training "
+             f"forward(s) following {shown}, expected {steps}. {COUNTER}")
+
+
+@given(case=featured(lambda c: training_runs(c, steps=2, dtypes=(torch.float32,))),
+       direction=st.sampled_from(["into BatchNorm1d", "from BatchNorm1d"]), momentum=st.sampled_from([0.1, 0.5, None]),
+       seed=st.integers(0, 2**16))
+@examples(8)
+def test_state_dict_loads_into_batchnorm1d_and_back(kata, device, case, direction, momentum, seed):
+    """state_dict() loads into nn.BatchNorm1d and BatchNorm1d's loads back, counter included; both then agree."""
+    c, runs = case
+    xs = [spec.make(device) for spec in runs]
+    opts = {"momentum": momentum}
+    values = affine(c, device, seed)
+    why = "Registered parameters and buffers are what state_dict() saves. " + SAME_KEYS
+    if direction == "into BatchNorm1d":
+        plan = [{"train": True, "x": xs[0]}, {"train": False, "x": xs[1]}]
+        seen = kata.run(session, c, opts, device, plan, (), values, doing="training, then state_dict()")
+        mine = seen["states"][0]
+        bn = nn.BatchNorm1d(c, momentum=momentum).to(device)
+        assert_keys(mine, bn.state_dict().keys(), "state_dict() keys", why=why)
+        try:
+            bn.load_state_dict(mine)
+        except RuntimeError as exc:
+            fail(f"nn.BatchNorm1d.load_state_dict(your state_dict()) raised: {str(exc).splitlines()[0]} {why}")
+        reference_bn = reference(c, opts, device, values)
+        _, states = replay(reference_bn, plan[:1])
+        check_state(mine, states[0], torch.float32, xs[:1], "after a training forward", why=why)
+        (expected,), _ = replay(bn.double(), [{"train": False, "x": xs[1]}])
+        tolerance = output_tolerance(torch.float32, xs[1], bn.running_mean, bn.running_var, 1e-5,
+                                     values["weight"], values["bias"])
+        check_output(seen["outs"][1], xs[1], expected, tolerance,
+                     "your eval output, compared with nn.BatchNorm1d loaded from your state_dict()", why)
+    else:
+        bn = reference(c, opts, device, values)
+        replay(bn, [{"train": True, "x": xs[0]}])
+        foreign = {k: v.float() if v.is_floating_point() else v for k, v in bn.state_dict().items()}
+        plan = [{"train": False, "x": xs[1]}, {"train": True, "x": xs[1]}]
+        seen = kata.run(session, c, opts, device, plan, (), None, foreign,
+                        doing="load_state_dict(nn.BatchNorm1d's state_dict()), then forwards", why=why)
+        outs, states = replay(reference(c, opts, device, foreign=foreign), plan)
+        for index, step in enumerate(plan):
+            mode = "training" if step["train"] else "eval"
+            if step["train"]:
+                mean, var = batch_statistics(xs[1])
+            else:
+                mean, var = foreign["running_mean"], foreign["running_var"]
+            tolerance = output_tolerance(torch.float32, xs[1], mean, var, 1e-5, foreign["weight"], foreign["bias"])
+            check_output(seen["outs"][index], xs[1], outs[index], tolerance,
+                         f"the {mode} output after loading BatchNorm1d's state_dict()", why)
+            check_state(seen["states"][index], states[index], torch.float32, xs,
+                        f"after loading BatchNorm1d's state_dict() and a {mode} forward", why=why)
+
+
+@given(c=FEATURES, three_d=st.booleans(), warmup=st.booleans(), seed=st.integers(0, 2**16))
+@examples(6)
+def test_training_on_one_value_per_feature_raises_value_error(kata, device, c, three_d, warmup, seed):
+    """A training forward with one value per feature, (1, C) or (1, C, 1), raises ValueError and changes nothing."""
+    x = Batch((1, c, 1) if three_d else (1, c), seed=seed).make(device)
+    warm = [Batch((3, c), seed=seed + 1).make(device)] if warmup else []
+    seen = kata.run(refuse, c, {}, device, warm, x, True, doing=f"a training forward on {tuple(x.shape)}")
+    why = ("The variance of a single value is undefined (the unbiased one divides by 1 - 1 = 0, and would put nan "
+           "into running_var); BatchNorm1d raises ValueError('Expected more than 1 value per channel when "
+           "training').")
+    raised = seen["raised"]
+    if raised is None:
+        fail(f"training on an input of shape {tuple(x.shape)} did not raise ValueError. {why}")
+    if "ValueError" not in raised["types"]:
+        fail(f"training on an input of shape {tuple(x.shape)} raised {raised['type']} instead of ValueError. {why}")
+    check_unchanged(seen, f"after refusing a training input of shape {tuple(x.shape)}")
+
+
+def check_unchanged(seen, what):
+    if not seen["before"]:
+        fail(f"state_dict() is empty: nothing to compare {what}. {SAME_KEYS}")
+    for name, value in seen["before"].items():
+        after = seen["after"].get(name)
+        if after is None or not torch.equal(after, value):
+            fail(f"{name} changed {what}: validate the input first, then act, so that a refused call leaves "
+                 "the running statistics and the counter exactly as they were.")
+
+
+def malformed(c, kind, wrong, n):
+    """The shape of a malformed input: 1-D, 4-D, or a wrong feature count (one feature broadcasts silently)."""
+    other = {"one": 1 if c != 1 else 2, "one more": c + 1, "double": 2 * c}[wrong]
+    return {"1-D": (c,), "4-D": (n, c, 2, 2), "features": (n, other), "features 3-D": (n, other, 3)}[kind]
+
+
+@given(c=FEATURES, kind=st.sampled_from(["1-D", "4-D", "features", "features 3-D"]),
+       wrong=st.sampled_from(["one", "one more", "double"]), n=st.integers(2, 4), train=st.booleans(),
+       warmup=st.booleans(), seed=st.integers(0, 2**16))
+@example(c=5, kind="features", wrong="one", n=3, train=True, warmup=True, seed=0)
+@example(c=8, kind="features 3-D", wrong="one", n=2, train=False, warmup=False, seed=1)
+@example(c=3, kind="features", wrong="one more", n=2, train=True, warmup=False, seed=2)
+@examples(8)
+def test_malformed_input_raises_before_anything_changes(kata, device, c, kind, wrong, n, train, warmup, seed):
+    """Input that is not (N, C) or (N, C, L) raises (ValueError; RuntimeError too for a wrong C) and changes nothing."""
+    shape = malformed(c, kind, wrong, n)
+    x = Batch(shape, seed=seed).make(device)
+    warm = [Batch((3, c), seed=seed + 1).make(device)] if warmup else []
+    mode = "training" if train else "eval"
+    seen = kata.run(refuse, c, {}, device, warm, x, train, doing=f"a {mode} forward on {tuple(shape)}")
+    allowed = ("ValueError",) if kind in ("1-D", "4-D") else ("ValueError", "RuntimeError")
+    what = (f"a {mode} forward of BatchNormLike({c}) on an input of shape {shape}"
+            f" ({'neither 2-D nor 3-D' if kind in ('1-D', '4-D') else f'{shape[1]} features instead of {c}'})")
+    why = ("Check x.dim() in (2, 3) and x.shape[1] == num_features before computing anything, as BatchNorm1d "
+           "does: otherwise broadcasting may quietly produce a wrong result.")
+    raised = seen["raised"]
+    if raised is None:
+        fail(f"{what} did not raise. {why}")
+    if not any(name in raised["types"] for name in allowed):
+        fail(f"{what} raised {raised['type']}; expected {' or '.join(allowed)}. {why}")
+    check_unchanged(seen, f"after refusing {what}")

@@ -1,412 +1,1015 @@
-"""Kata 08: FeatureExtractor, forward hooks that record named layers. Each spec checks one behaviour."""
+"""Kata 08: FeatureExtractor, forward hooks that record named layers.
 
-import copy
-from collections.abc import Mapping
+Every spec is judged outside the learner's process. The judge draws a module tree as a plain
+description (nested containers, private names, a layer shared under two names, layers kept in a
+plain Python list, subclasses of built-in layers, layers without parameters, in-place ReLUs, layers
+returning tuples, lists, namedtuples, torch.return_types and nn.LSTM's nested tuple) plus a script of
+steps (construct, forward, get_features, remove_hooks, with-blocks, ...). A @probe builds the same
+tree in the subject and plays the script with the learner's FeatureExtractor; the judge plays it on
+its own copy with a reference extractor written below (clean torch: register_forward_hook,
+named_modules(remove_duplicate=False), pytree), and compares the two logs.
+
+Contract clauses, and the specs that enforce them:
+
+C1  A layer name is any dotted path model.named_modules(remove_duplicate=False) lists ("" is the model
+    itself; private names like "_hidden" and ModuleList indices included); a layer shared under two
+    paths answers to both, each name getting its own entry. Names come as a list or a tuple.
+    -> features_are_the_outputs_of_the_named_layers, a_shared_layer_answers_to_every_name_it_is_reached_by
+C2  An unknown name (a typo, an index out of range, a module kept in a plain Python list, a parameter's
+    path) raises ValueError naming it, before any hook is registered: no hook is left on the model.
+    -> unknown_name_raises_value_error_naming_it, unknown_name_leaves_no_hook_behind
+C3  get_features() returns a NEW dict {name: feature} holding exactly the requested names whose layer
+    has run (empty before any forward pass); later passes and changes to that dict do not alter it.
+    -> feature_keys_are_the_names_whose_layers_ran, get_features_returns_a_new_dict_each_time
+C4  A feature is the layer's OUTPUT (not its input) from the latest call, with its dtype, shape and
+    device, also under torch.no_grad(); a layer called twice in one pass keeps its second output.
+    -> features_are_the_outputs_of_the_named_layers, features_hold_the_latest_forward_pass
+C5  Features are snapshots: detached (no autograd history; backward through them reaches nothing) and
+    cloned (in-place changes made after the layer returned, by nn.ReLU(inplace=True) or by the caller,
+    do not reach them).
+    -> features_carry_no_autograd_history, features_are_snapshots_that_later_in_place_changes_miss
+C6  A tuple, list or namedtuple output (also torch.return_types and nested ones such as nn.LSTM's
+    (output, (h, c))) is recorded with the same structure and container types, tensors detached,
+    non-tensor elements (None, numbers) kept.   -> tuple_list_and_namedtuple_outputs_keep_their_structure
+C7  The hooks return None: the model's output and every gradient are what they are without them.
+    -> extraction_leaves_the_output_and_the_gradients_unchanged
+C8  remove_hooks() removes exactly this extractor's hooks (no hook of its own left, anyone else's kept),
+    keeps the features recorded so far, and may be called twice; two extractors on one model can be
+    removed in either order.
+    -> remove_hooks_stops_recording_and_keeps_the_features, remove_hooks_can_be_called_twice,
+       remove_hooks_leaves_other_hooks_alone, two_extractors_on_one_model_can_be_removed_in_either_order
+C9  All state lives on the instance: extractors on two models do not see each other's features.
+    -> two_extractors_on_two_models_keep_separate_features
+C10 `with FeatureExtractor(...) as fx`: fx is the extractor; leaving the block removes the hooks (also
+    when the body raises, KeyboardInterrupt included), never swallows the exception, keeps the features.
+    -> with_statement_binds_the_extractor_and_removes_the_hooks_on_leaving,
+       an_exception_in_the_with_block_propagates_and_removes_the_hooks
+"""
+
+import collections
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import NamedTuple
 
 import torch
 from torch import nn
 from torch.nn.modules import module as module_globals
+from torch.utils._pytree import tree_map
 
-from kata_runner.asserts import assert_close, assert_keys, assert_no_history, attempt, fail
+from kata_runner import wire
+from kata_runner.asserts import assert_close, assert_keys, fail
+from kata_runner.draw import examples, given, st, tensors
+from kata_runner.probing import outcome, probe
 
 OUTPUT = "A feature is the layer's output, the third argument of hook(module, inputs, output), not its input."
 RETURN_NONE = (
     "A forward hook that returns a value replaces the layer's output (a detached copy cuts the autograd "
     "graph there): the hook must return None."
 )
-DETACH = "Store output.detach(): a feature with history keeps the whole autograd graph alive."
+DETACH = "Store output.detach().clone(): a feature with history keeps the whole autograd graph alive."
+CLONE = (
+    "Store output.detach().clone(): detach() alone shares memory with the output, so an in-place operation "
+    "after the layer (nn.ReLU(inplace=True), the caller's out.mul_()) rewrites the stored feature."
+)
+STRUCTURE = (
+    "When a layer returns a tuple, list or namedtuple (nested or not), detach its elements one by one and keep "
+    "the container's type: a namedtuple must stay that namedtuple (rebuild it with type(out)(*items)), so its "
+    "fields still read by name."
+)
+SHARED = (
+    "named_modules() lists a shared module once, under its first path; a layer reached by two names answers to "
+    "both: look names up with named_modules(remove_duplicate=False) (or get_submodule), and give each name its "
+    "own entry (a module -> name dict keeps only one)."
+)
+SEPARATE = ("state is shared between instances (a class attribute?). Create the features dict and the handle "
+            "list in __init__.")
+ORDER = ("remove_hooks() on one extractor must leave another extractor's hooks on the same layers in place, "
+         "whichever was created first: remove exactly the handles you registered.")
 
 
-class Block(nn.Module):
-    def __init__(self, dim):
+# ------------------------------------------------------------------------------------------ model trees
+# A tree is a plain description (nested lists); `build` turns it into modules, the same in the judge and in
+# the subject. Every parameter is filled from a generator seeded by the description, at creation.
+
+
+Pair = collections.namedtuple("Pair", "main aux")
+
+
+class Both(NamedTuple):
+    first: torch.Tensor
+    second: torch.Tensor
+
+
+class SubLinear(nn.Linear):
+    """A subclass of a built-in layer: its hooks are nn.Module's."""
+
+
+class SubLayerNorm(nn.LayerNorm):
+    pass
+
+
+class SubSequential(nn.Sequential):
+    pass
+
+
+class Holder(nn.Module):
+    """Children registered by setattr under drawn names (some private), applied in order."""
+
+    def __init__(self, children):
         super().__init__()
-        self.linear = nn.Linear(dim, dim)
-        self.norm = nn.LayerNorm(dim)
-        self.relu = nn.ReLU()
+        self.order = [name for name, _ in children]
+        for name, child in children:
+            setattr(self, name, child)
 
     def forward(self, x):
-        return self.relu(self.norm(self.linear(x)))
+        for name in self.order:
+            x = getattr(self, name)(x)
+        return x
 
 
-class Net(nn.Module):
-    """Named modules include 'stem', 'layer2.relu' and 'blocks.1.norm'."""
-
-    def __init__(self):
+class Chain(nn.Module):
+    def __init__(self, children):
         super().__init__()
-        self.stem = nn.Linear(4, 6)
-        self.layer2 = Block(6)
-        self.blocks = nn.ModuleList([Block(6), Block(6)])
-        self.head = nn.Linear(6, 2)
+        self.layers = nn.ModuleList(children)
 
     def forward(self, x):
-        x = self.layer2(self.stem(x))
-        for block in self.blocks:
-            x = block(x)
-        return self.head(x)
+        for layer in self.layers:
+            x = layer(x)
+        return x
 
 
-class Pair(nn.Module):
-    def __init__(self):
+class Plain(nn.Module):
+    """`inner` is registered; `extra` is a plain Python list, invisible to named_modules()."""
+
+    def __init__(self, inner, extra):
         super().__init__()
-        self.linear = nn.Linear(4, 4)
+        self.inner = inner
+        self.extra = [extra]
+
+    def forward(self, x):
+        return self.extra[0](self.inner(x))
+
+
+class Tied(nn.Module):
+    """One module reached by two names, `a` and `b`, and called twice."""
+
+    def __init__(self, child):
+        super().__init__()
+        self.a = child
+        self.b = child
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+class Body(nn.Module):
+    """A layer whose output is a structure, not a tensor."""
+
+    def __init__(self, style, width, **factory):
+        super().__init__()
+        self.style = style
+        self.linear = nn.Linear(width, width, **factory)
 
     def forward(self, x):
         y = self.linear(x)
-        return [y, y * 2]
+        if self.style == "tuple":
+            return y, y.tanh()
+        if self.style == "list":
+            return [y, y * 2]
+        if self.style == "namedtuple":
+            return Pair(y, -y)
+        if self.style == "typed":
+            return Both(first=y.sigmoid(), second=y)
+        if self.style == "structseq":
+            return torch.max(y, dim=-1, keepdim=True)
+        if self.style == "none":
+            return y, None, 2  # non-tensor elements are kept as they are
+        return y, [y.tanh(), (y * 3,)]  # nested
 
 
-class Split(nn.Module):
-    def forward(self, x):
-        return tuple(x.chunk(2, dim=-1))
+def _leaves(value):
+    """The tensors in a (nested) tuple/list, in order; a tensor is its own only leaf."""
+    if isinstance(value, (tuple, list)):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value] if torch.is_tensor(value) else []
 
 
-class MultiOutputNet(nn.Module):
-    """'pair' returns a list of two tensors, 'split' a tuple of two."""
+class Multi(nn.Module):
+    """Wraps a structured-output layer (`body`) and merges its output back into one tensor."""
 
-    def __init__(self):
+    def __init__(self, style, width, **factory):
         super().__init__()
-        self.pair = Pair()
-        self.split = Split()
+        self.style = style
+        if style == "lstm":
+            self.body = nn.LSTM(width, width, batch_first=True, **factory)
+        else:
+            self.body = Body(style, width, **factory)
 
     def forward(self, x):
-        a, b = self.pair(x)
-        c, d = self.split(a + b)
-        return c * d
+        if self.style == "lstm":
+            out, _ = self.body(x.reshape(-1, 1, x.shape[-1]))
+            return out.reshape(x.shape)
+        total = None
+        for leaf in _leaves(self.body(x)):
+            if leaf.is_floating_point():
+                total = leaf if total is None else total + leaf
+        return total + torch.zeros_like(x)
 
 
-def seq(device):
-    return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3)).to(device)
+def build(desc, width, device, dtype, seed):
+    """The model a description stands for, with every parameter drawn from `seed`."""
+    generator = torch.Generator().manual_seed(seed)
+    factory = {"device": device, "dtype": dtype}
+
+    def filled(module):
+        with torch.no_grad():
+            for p in module.parameters():
+                p.copy_(torch.randn(p.shape, generator=generator, dtype=torch.float64) * 0.5)
+        return module
+
+    def make(node, d):
+        kind = node[0]
+        if kind == "linear":
+            cls = SubLinear if node[3] else nn.Linear
+            return filled(cls(d, node[1], bias=node[2], **factory)), node[1]
+        if kind == "linear_relu_":
+            return nn.Sequential(filled(nn.Linear(d, node[1], bias=node[2], **factory)), nn.ReLU(inplace=True)), node[1]
+        if kind == "norm":
+            return filled((SubLayerNorm if node[1] else nn.LayerNorm)(d, **factory)), d
+        if kind == "act":
+            return {"relu": nn.ReLU, "tanh": nn.Tanh, "identity": nn.Identity, "gelu": nn.GELU}[node[1]](), d
+        if kind in ("seq", "subseq", "mlist"):
+            children = []
+            for child in node[1]:
+                module, d = make(child, d)
+                children.append(module)
+            return {"seq": nn.Sequential, "subseq": SubSequential}.get(kind, lambda *c: Chain(list(c)))(*children), d
+        if kind == "holder":
+            children = []
+            for name, child in node[1]:
+                module, d = make(child, d)
+                children.append((name, module))
+            return Holder(children), d
+        if kind == "plain":
+            inner, d = make(node[1], d)
+            return Plain(inner, filled(nn.Linear(d, d, **factory))), d
+        if kind == "tied":
+            child, d2 = make(node[1], d)
+            assert d2 == d
+            return Tied(child), d
+        if kind == "multi":
+            return filled(Multi(node[1], d, **factory)), d
+        raise ValueError(f"unknown node {node!r}")
+
+    return make(desc, width)[0]
 
 
-def extract(kata, model, names):
-    return attempt(kata.FeatureExtractor, model, names, doing=f"FeatureExtractor(model, {names})")
-
-
-def run(model, x, why=""):
-    return attempt(model, x, doing="a forward pass of the model with the extractor attached", why=why)
-
-
-def features_of(fx, what="get_features()"):
-    features = attempt(fx.get_features, doing=what)
-    if not isinstance(features, Mapping):
-        fail(f"{what} should return a dict {{layer name: output}}, got {type(features).__name__}.")
-    return features
+# ------------------------------------------------------------------------------------------ the script
+# One interpreter plays a script on models with some extractor class: the learner's in the subject, the
+# reference below in the judge. Each step appends one record to the log.
 
 
 def hook_count(model):
-    """Every module, forward and backward hook on the model's modules, plus nn.Module's global hooks."""
+    """Every module and global forward/backward hook on the model's modules."""
     kinds = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
     count = sum(len(getattr(m, kind, None) or {}) for m in model.modules() for kind in kinds)
     count += sum(len(getattr(module_globals, "_global" + kind, None) or {}) for kind in kinds)
     return count
 
 
-def same(a, b):
-    """True when a is a tensor with b's shape, device and exactly b's values."""
-    if not torch.is_tensor(a) or a.shape != b.shape or a.device != b.device:
+def _layout(value):
+    if torch.is_tensor(value):
+        return "tensor"
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return repr(value)
+    if isinstance(value, (tuple, list)):
+        kind = type(value)
+        fields = getattr(value, "_fields", None)
+        return {"type": f"{kind.__module__}.{kind.__qualname__}", "fields": list(fields) if fields else None,
+                "items": [_layout(v) for v in value]}
+    return {"type": f"{type(value).__module__}.{type(value).__qualname__}", "other": True}
+
+
+def _encode(features):
+    """What a get_features() result looks like, in plain types."""
+    if not isinstance(features, dict):
+        return {"not_dict": type(features).__name__}
+    return {"keys": [str(k) for k in features],
+            "items": {str(k): {"layout": _layout(v), "leaves": _leaves(v)} for k, v in features.items()}}
+
+
+class BodyError(Exception):
+    pass
+
+
+def play(models, script, factory):
+    """Play `script` on `models`, making extractors with factory(model, names); return the log."""
+    state = {"fx": {}, "held": {}, "out": {}, "x": {}, "foreign": {}}
+    log, failed = [], False
+    for step in script:
+        if failed and step[0] != "hooks":
+            break  # a construction failed: the spec judges the exception; only counting hooks still makes sense
+        log.append(_step(models, step, factory, state))
+        failed = failed or (step[0] == "try_make" and log[-1]["raised"] is not None)
+    return log
+
+
+def _step(models, step, factory, state):
+    kind = step[0]
+    if kind == "make":  # ["make", k, m, names, container]: an exception is the learner's error
+        _, k, m, names, container = step
+        state["fx"][k] = factory(models[m], tuple(names) if container == "tuple" else list(names))
+        return {}
+    if kind == "try_make":  # the same, recording the exception for the spec to judge
+        _, k, m, names, container = step
+        res = outcome(factory, models[m], tuple(names) if container == "tuple" else list(names))
+        raised = res["raised"]
+        if raised is not None and "NotImplementedError" in raised["types"]:
+            raise NotImplementedError(raised["message"])
+        if raised is None:
+            state["fx"][k] = res["value"]
+        return {"raised": raised}
+    if kind == "forward":  # ["forward", m, x, no_grad]
+        _, m, x, no_grad = step
+        x = x.detach().requires_grad_(not no_grad)  # a new leaf, with x's layout
+        with torch.set_grad_enabled(not no_grad):
+            out = models[m](x)
+        state["out"][m], state["x"][m] = out, x
+        return {"out": out.detach().clone(), "requires_grad": out.requires_grad}
+    if kind == "inplace":  # ["inplace", m]: the caller changes the model's output in place
+        with torch.no_grad():
+            state["out"][step[1]].mul_(-3).add_(1)
+        return {}
+    if kind == "get":  # ["get", k, slot]
+        features = state["fx"][step[1]].get_features()
+        state["held"][step[2]] = features
+        return _encode(features)
+    if kind == "show":  # ["show", slot]
+        return _encode(state["held"][step[1]])
+    if kind == "clear":  # ["clear", slot]: the caller empties a dict get_features() returned
+        held = state["held"][step[1]]
+        if isinstance(held, dict):
+            held.clear()
+        return {}
+    if kind == "remove":  # ["remove", k]
+        state["fx"][step[1]].remove_hooks()
+        return {}
+    if kind == "hooks":  # ["hooks", m]
+        return {"hooks": hook_count(models[step[1]])}
+    if kind == "foreign":  # ["foreign", m, name]: someone else's hook, which counts its calls
+        calls = state["foreign"].setdefault(step[2], [])
+        models[step[1]].get_submodule(step[2]).register_forward_hook(lambda mod, inp, out: calls.append(1))
+        return {}
+    if kind == "foreign_calls":
+        return {"calls": {name: len(calls) for name, calls in state["foreign"].items()}}
+    if kind == "backward":  # ["backward", m, k or None, seed]: loss from the output (+ every feature of k)
+        _, m, k, seed = step
+        out, x = state["out"][m], state["x"][m]
+        g = torch.randn(out.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+        loss = (out * g.to(out)).sum()
+        if k is not None:
+            features = state["fx"][k].get_features()
+            for value in (features.values() if isinstance(features, dict) else ()):
+                for leaf in _leaves(value):
+                    if leaf.is_floating_point():
+                        loss = loss + 0.5 * leaf.sum()
+        loss.backward()
+        grads = {name: p.grad for name, p in models[m].named_parameters()}
+        return {"grads": grads, "x": x.grad}
+    if kind == "with":  # ["with", k, m, names, body, raise_kind]
+        _, k, m, names, body, raise_kind = step
+        fx = factory(models[m], list(names))
+        state["fx"][k] = fx
+        record = {"propagated": None}
+        try:
+            with fx as bound:
+                record["bound_is_fx"] = bound is fx
+                record["body"] = [_step(models, inner, factory, state) for inner in body]
+                if raise_kind == "error":
+                    raise BodyError("raised inside the with-block")
+                if raise_kind == "interrupt":
+                    raise KeyboardInterrupt
+            record["propagated"] = False
+        except (BodyError, KeyboardInterrupt):
+            record["propagated"] = True
+        return record
+    raise ValueError(f"unknown step {step!r}")
+
+
+class Reference:
+    """The judge's extractor: what the contract asks for, with clean torch."""
+
+    def __init__(self, model, names):
+        modules = dict(model.named_modules(remove_duplicate=False))
+        unknown = [n for n in names if n not in modules]
+        if unknown:
+            raise ValueError(f"unknown layer names {unknown}")
+        self.features, self.inputs, self.raw = {}, {}, {}
+        self.handles = [modules[n].register_forward_hook(partial(self._hook, n)) for n in names]
+
+    def _hook(self, name, module, inputs, output):
+        self.features[name] = tree_map(lambda t: t.detach().clone() if torch.is_tensor(t) else t, output)
+        self.raw[name] = tree_map(lambda t: t.detach() if torch.is_tensor(t) else t, output)
+        self.inputs[name] = inputs[0].detach().clone() if inputs and torch.is_tensor(inputs[0]) else None
+
+    def get_features(self):
+        return dict(self.features)
+
+    def remove_hooks(self):
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.remove_hooks()
+
+
+# ------------------------------------------------------------------------------------------ probes
+
+
+@probe
+def run_script(impl, trees, script):
+    models = [build(*tree) for tree in trees]
+    return play(models, script, impl.FeatureExtractor)
+
+
+# ------------------------------------------------------------------------------------------ inputs
+
+
+NAMES = ["_hidden", "_1", "body", "proj", "layer_2", "block", "_tail"]
+
+
+@dataclass(frozen=True)
+class Tree:
+    desc: list
+    width: int
+    dtype: torch.dtype
+    seed: int
+
+    def args(self, device):
+        return [self.desc, self.width, device, self.dtype, self.seed]
+
+    def model(self, device):
+        return build(self.desc, self.width, device, self.dtype, self.seed)
+
+    def names(self):
+        return [n for n, _ in self.model("cpu").named_modules(remove_duplicate=False)]
+
+    def describe(self):
+        text = repr(self.desc)
+        found = [words for key, words in FEATURES.items() if key in text]
+        if any(type(m) in (SubLinear, SubLayerNorm, SubSequential) for m in self.model("cpu").modules()):
+            found.append("subclassed built-in layers")
+        kinds = f" with {', '.join(found)}" if found else ""
+        return f"a {str(self.dtype).removeprefix('torch.')} model of {len(self.names())} named modules{kinds}"
+
+
+FEATURES = {
+    "'tied'": "a layer shared under two names",
+    "'_": "private names",
+    "'plain'": "a layer kept in a plain Python list",
+    "'linear_relu_'": "an in-place ReLU",
+    "'namedtuple'": "a namedtuple output",
+    "'typed'": "a typing.NamedTuple output",
+    "'structseq'": "a torch.return_types output",
+    "'lstm'": "an nn.LSTM",
+    "'nested'": "a nested tuple/list output",
+}
+STYLES = ("tuple", "list", "namedtuple", "typed", "structseq", "none", "nested", "lstm")
+
+
+@st.composite
+def nodes(draw, d, depth, keep_width=False):
+    """(node, out_width): a subtree taking width d."""
+    leaf_kinds = ["linear", "linear", "norm", "act"] + ([] if keep_width else ["linear_relu_"])
+    kinds = leaf_kinds + (["seq", "holder", "mlist", "plain", "tied", "multi"] if depth > 0 else [])
+    if keep_width:
+        kinds = [k for k in kinds if k not in ("linear_relu_", "plain", "seq", "holder", "mlist")]
+    kind = draw(st.sampled_from(kinds))
+    if kind in ("linear", "linear_relu_"):
+        out = d if keep_width else draw(st.integers(1, 6))
+        node = [kind, out, draw(st.booleans())] + ([draw(st.booleans())] if kind == "linear" else [])
+        return node, out
+    if kind == "norm":
+        return ["norm", draw(st.booleans())], d
+    if kind == "act":
+        return ["act", draw(st.sampled_from(["relu", "tanh", "identity", "gelu"]))], d
+    if kind == "tied":
+        child, _ = draw(nodes(d, 0, keep_width=True))
+        return ["tied", child], d
+    if kind == "multi":
+        return ["multi", draw(st.sampled_from(STYLES))], d
+    if kind == "plain":
+        child, d = draw(nodes(d, depth - 1))
+        return ["plain", child], d
+    children = []
+    for _ in range(draw(st.integers(1, 3))):
+        child, d = draw(nodes(d, depth - 1))
+        children.append(child)
+    if kind == "holder":
+        names = draw(st.lists(st.sampled_from(NAMES), min_size=len(children), max_size=len(children), unique=True))
+        return ["holder", [[n, c] for n, c in zip(names, children)]], d
+    return [kind, children], d
+
+
+@st.composite
+def trees(draw, must=(), dtypes=(torch.float32, torch.float64)):
+    """A Tree whose root is a Sequential, a subclass of it, or a Holder; `must` nodes are included."""
+    width = draw(st.integers(1, 5))
+    out = draw(st.integers(1, 5))
+    d = out
+    children = [["linear", out, draw(st.booleans()), draw(st.booleans())]]  # at least one parameter
+    for kind, param in must:
+        pre, d = draw(nodes(d, 1))
+        node, d = draw(forced(kind, param, d))
+        children += [pre, node]
+    for _ in range(draw(st.integers(0, 3))):
+        child, d = draw(nodes(d, 2))
+        children.append(child)
+    root = draw(st.sampled_from(["seq", "subseq"] + (["holder"] if len(children) <= len(NAMES) else [])))
+    if root == "holder":
+        names = draw(st.lists(st.sampled_from(NAMES), min_size=len(children), max_size=len(children), unique=True))
+        desc = ["holder", [[n, c] for n, c in zip(names, children)]]
+    else:
+        desc = [root, children]
+    return Tree(desc, width, draw(st.sampled_from(dtypes)), draw(st.integers(0, 2**16)))
+
+
+@st.composite
+def forced(draw, kind, param, d):
+    """A node of this kind at width d: ("tied", None), ("linear_relu_", out), ("plain", None), ("multi", style)."""
+    if kind == "tied":
+        child, _ = draw(nodes(d, 0, keep_width=True))
+        return ["tied", child], d
+    if kind == "linear_relu_":
+        return ["linear_relu_", param, draw(st.booleans())], param
+    if kind == "plain":
+        child, d = draw(nodes(d, 1))
+        return ["plain", child], d
+    return ["multi", param], d
+
+
+def inputs(draw, tree, count=1):
+    """`count` input specs with different values (distinct seeds)."""
+    specs = [draw(tensors((tree.width,), dtypes=(tree.dtype,))) for _ in range(count)]
+    return [replace(spec, seed=spec.seed * count + i) for i, spec in enumerate(specs)]
+
+
+@st.composite
+def cases(draw, must=(), picks=(1, 6), root=True):
+    """(tree, names, [x specs]): a drawn tree, some of its names, inputs for it."""
+    tree = draw(trees(must))
+    valid = [n for n in tree.names() if root or n]
+    names = draw(st.lists(st.sampled_from(valid), min_size=picks[0], max_size=picks[1], unique=True))
+    return tree, names, inputs(draw, tree, 3)
+
+
+def paths_of(tree, node_kind, suffix=""):
+    """Names of the modules built from nodes of `node_kind` (found by class in the judge's copy)."""
+    classes = {"tied": Tied, "multi": Multi, "plain": Plain}
+    model = tree.model("cpu")
+    if node_kind == "linear_relu_":
+        return [f"{n}.0".lstrip(".") for n, m in model.named_modules()
+                if isinstance(m, nn.Sequential) and len(m) == 2 and isinstance(m[1], nn.ReLU) and m[1].inplace]
+    return [f"{n}{suffix}".lstrip(".") if n else suffix.lstrip(".")
+            for n, m in model.named_modules() if type(m) is classes[node_kind]]
+
+
+# ------------------------------------------------------------------------------------------ judging
+
+
+def play_both(kata, device, trees_, script, doing, why=""):
+    """The learner's log and the reference's, for one script on the same trees."""
+    got = kata.run(run_script, [t.args(device) for t in trees_], script, doing=doing, why=why)
+    models = [t.model(device) for t in trees_]
+    want = play(models, script, Reference)
+    return got, want
+
+
+def check_features(got, want, where, why=OUTPUT, reference=None):
+    """got/want: encoded get_features() results. Fails with a message naming the concept."""
+    if "not_dict" in got:
+        fail(f"get_features() {where} should return a dict {{layer name: output}}, got {got['not_dict']}.")
+    assert_keys(got["keys"], want["keys"], f"get_features() keys {where}", why=why)
+    for name in want["keys"]:
+        g, w = got["items"][name], want["items"][name]
+        label = f"get_features()[{name!r}] {where}"
+        if g["layout"] != w["layout"]:
+            fail(f"{label} has the structure {_words(g['layout'])}, but the layer returned "
+                 f"{_words(w['layout'])}. {STRUCTURE}")
+        for i, (a, b) in enumerate(zip(g["leaves"], w["leaves"], strict=True)):
+            part = label if w["layout"] == "tensor" else f"{label}, tensor {i}"
+            try:
+                report = wire.info(a)
+            except wire.WireError:
+                report = None
+            if report is not None and (report.requires_grad or report.has_grad_fn):
+                fail(f"{part} carries autograd history (grad_fn={report.grad_fn or None}). {DETACH}")
+            if reference is not None and not _close(a, b):
+                _diagnose(a, name, i, part, reference)
+            assert_close(a, b, part, why=why)
+
+
+def _close(a, b):
+    """Loosely equal (for diagnostics only)."""
+    if not torch.is_tensor(a) or not torch.is_tensor(b) or a.shape != b.shape or a.device != b.device:
         return False
-    return torch.equal(a.detach(), b.detach())
+    return torch.allclose(a.detach().double(), b.detach().double(), rtol=1e-4, atol=1e-5)
 
 
-def check_feature(features, name, expected, layer_input=None, why=OUTPUT):
-    if name not in features:
-        fail(f"get_features() has no entry {name!r} after a forward pass; keys: {sorted(features)}. {why}")
-    got = features[name]
-    if not torch.is_tensor(got):
-        fail(f"get_features()[{name!r}] is a {type(got).__name__}, expected the layer's output tensor. {why}")
-    if layer_input is not None and same(got, layer_input):
-        fail(f"get_features()[{name!r}] is the layer's input, not its output. {OUTPUT}")
-    assert_close(got, expected, f"get_features()[{name!r}]", why=why)
+def _diagnose(a, name, i, part, reference):
+    """Name the mistake when a feature is the layer's input, or its output as later changed in place."""
+    fx = reference()
+    layer_input = fx.inputs.get(name)
+    if torch.is_tensor(fx.features.get(name)) and _close(a, layer_input):
+        fail(f"{part} is the layer's input, not its output. {OUTPUT}")
+    raw = _leaves(fx.raw.get(name))
+    if i < len(raw) and _close(a, raw[i]):
+        fail(f"{part} was changed by an in-place operation made after the layer returned. {CLONE}")
 
 
-def construct_with_bad_name(kata, model, names):
-    """Return the exception FeatureExtractor raised (NotImplementedError passes through), or fail."""
-    try:
-        kata.FeatureExtractor(model, names)
-    except NotImplementedError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any exception type is judged below
-        return exc
-    fail(f"FeatureExtractor(model, {names}) raised nothing although a name is not in model.named_modules(): "
-         "an unknown layer name must raise ValueError naming it.")
+def _words(layout):
+    if layout == "tensor":
+        return "a tensor"
+    if isinstance(layout, dict) and "items" in layout:
+        name = layout["type"].removeprefix("builtins.")
+        kind = "a namedtuple " if layout["fields"] else "a "
+        return f"{kind}{name} of [{', '.join(_words(i) for i in layout['items'])}]"
+    if isinstance(layout, dict):
+        return f"a {layout['type']}"
+    return str(layout)
 
 
-def test_features_are_the_outputs_of_the_named_layers(kata, device):
-    """After a forward pass, get_features() holds the output of each named layer of a Sequential."""
-    model = seq(device)
-    x = torch.randn(5, 4, device=device)
-    fx = extract(kata, model, ["0", "2"])
-    run(model, x)
-    features = features_of(fx)
-    with torch.no_grad():
-        h0 = model[0](x)
-        h1 = model[1](h0)
-        h2 = model[2](h1)
-    check_feature(features, "0", h0, layer_input=x)
-    check_feature(features, "2", h2, layer_input=h1)
+def reference_with_diagnostics(trees_, device, script, k):
+    """A callable that plays the script again in the judge and returns its extractor number k (for the
+    inputs and the raw, later changed, outputs it saw); played only when a feature is wrong."""
+
+    def replay():
+        made = []
+
+        def factory(model, names):
+            made.append(Reference(model, names))
+            return made[-1]
+
+        play([t.model(device) for t in trees_], script, factory)
+        return made[k]
+
+    return replay
 
 
-def test_dotted_names_reach_nested_layers(kata, device):
-    """Dotted names from named_modules(), such as 'layer2.relu' and 'blocks.1.norm', reach nested layers."""
-    model = Net().to(device)
-    x = torch.randn(3, 4, device=device)
-    fx = extract(kata, model, ["layer2.relu", "blocks.1.norm"])
-    run(model, x)
-    features = features_of(fx)
-    with torch.no_grad():
-        normed = model.layer2.norm(model.layer2.linear(model.stem(x)))
-        relu_out = model.layer2.relu(normed)
-        block1 = model.blocks[1]
-        before_norm = block1.linear(model.blocks[0](relu_out))
-        norm_out = block1.norm(before_norm)
-    check_feature(features, "layer2.relu", relu_out, layer_input=normed)
-    check_feature(features, "blocks.1.norm", norm_out, layer_input=before_norm)
+def describe_names(names):
+    return "[" + ", ".join(repr(n) for n in names) + "]"
 
 
-def test_feature_keys_are_the_requested_layer_names(kata, device):
-    """get_features() is keyed by exactly the requested layer names."""
-    model = Net().to(device)
-    names = ["stem", "blocks.0", "head"]
-    fx = extract(kata, model, names)
-    run(model, torch.randn(2, 4, device=device))
-    assert_keys(features_of(fx), names, "get_features() keys",
-                why="Key each feature by the dotted name the caller asked for.")
+# ------------------------------------------------------------------------------------------ specs
 
 
-def test_features_carry_no_autograd_history(kata, device):
-    """Stored features are detached: no grad_fn and no requires_grad, although the model's output has both."""
-    model = seq(device)
-    x = torch.randn(5, 4, device=device, requires_grad=True)
-    fx = extract(kata, model, ["0", "1", "2"])
-    run(model, x)
-    features = features_of(fx)
-    for name in ("0", "1", "2"):
-        if name not in features:
-            fail(f"get_features() has no entry {name!r} after a forward pass.")
-        assert_no_history(features[name], f"get_features()[{name!r}]", why=DETACH)
+@given(case=cases(), container=st.sampled_from(["list", "tuple"]), no_grad=st.booleans())
+@examples(8)
+def test_features_are_the_outputs_of_the_named_layers(kata, device, case, container, no_grad):
+    """After a forward pass, get_features() holds each named layer's output, for any tree and any of its names."""
+    tree, names, xs = case
+    x = xs[0].make(device)
+    script = [["try_make", 0, 0, names, container], ["forward", 0, x, no_grad], ["get", 0, "a"]]
+    where = (f"after a forward pass{' under torch.no_grad()' if no_grad else ''} of {tree.describe()} on "
+             f"{xs[0].describe()}, names {describe_names(names)} given as a {container}")
+    got, want = play_both(kata, device, [tree], script, f"FeatureExtractor(model, {describe_names(names)}) and a "
+                          "forward pass", why=STRUCTURE)
+    if got[0]["raised"]:
+        fail(f"FeatureExtractor(model, {describe_names(names)}) raised {got[0]['raised']['type']}: "
+             f"{got[0]['raised']['message'][:200]}, on {tree.describe()}; every name is listed by "
+             f"named_modules(remove_duplicate=False). {SHARED if 'tied' in repr(tree.desc) else ''}")
+    check_features(got[2], want[2], where, reference=reference_with_diagnostics([tree], device, script, 0))
 
 
-def test_features_stay_on_the_models_device(kata, device):
-    """Features are on the device the model ran on."""
-    model = seq(device)
-    fx = extract(kata, model, ["1"])
-    run(model, torch.randn(2, 4, device=device))
-    features = features_of(fx)
-    feature = features.get("1")
-    if not torch.is_tensor(feature):
-        fail(f"get_features()['1'] should be a tensor after a forward pass, got {type(feature).__name__}.")
-    if feature.device.type != device.type:
-        fail(f"get_features()['1'] is on {feature.device.type}, but the model ran on {device.type}: "
-             "keep features on the model's device (detach, do not move them).")
+@given(case=cases(), container=st.sampled_from(["list", "tuple"]))
+@examples(6)
+def test_feature_keys_are_the_names_whose_layers_ran(kata, device, case, container):
+    """get_features() is empty before any forward pass and keyed by exactly the requested names after one."""
+    tree, names, xs = case
+    script = [["make", 0, 0, names, container], ["get", 0, "a"], ["forward", 0, xs[0].make(device), False],
+              ["get", 0, "b"]]
+    got, want = play_both(kata, device, [tree], script, "FeatureExtractor(...) and get_features()", why=STRUCTURE)
+    if "not_dict" in got[1]:
+        fail(f"get_features() before any forward pass should return a dict, got {got[1]['not_dict']}.")
+    if got[1]["keys"]:
+        fail(f"get_features() before any forward pass should be empty: a layer that has not run yet has no entry "
+             f"(found {got[1]['keys']}).")
+    check_features(got[3], want[3], f"after a forward pass of {tree.describe()}",
+                   why="Key each feature by the dotted name the caller asked for.")
 
 
-def test_features_hold_the_latest_forward_pass(kata, device):
-    """A second forward pass replaces the features of the first: they are the latest outputs."""
-    model = seq(device)
-    fx = extract(kata, model, ["0"])
-    first, second = torch.randn(2, 4, device=device), torch.randn(3, 4, device=device)
-    run(model, first)
-    run(model, second)
-    with torch.no_grad():
-        expected = model[0](second)
-    check_feature(features_of(fx), "0", expected, layer_input=second,
-                  why="After two forward passes the feature must be the output of the latest one.")
+@given(case=cases(must=[("tied", None)]), order=st.booleans())
+@examples(6)
+def test_a_shared_layer_answers_to_every_name_it_is_reached_by(kata, device, case, order):
+    """A module reached under two names (model.x.a is model.x.b) records under both names."""
+    tree, names, xs = case
+    tied = paths_of(tree, "tied")
+    if not tied:
+        fail("internal: the drawn tree has no shared layer.")
+    aliases = [f"{tied[0]}.a".lstrip("."), f"{tied[0]}.b".lstrip(".")]
+    if order:
+        aliases.reverse()
+    names = aliases + [n for n in names if n not in aliases][:2]
+    x = xs[0].make(device)
+    script = [["try_make", 0, 0, names, "list"], ["forward", 0, x, False], ["get", 0, "a"]]
+    got, want = play_both(kata, device, [tree], script, f"FeatureExtractor(model, {describe_names(names)})")
+    if got[0]["raised"]:
+        fail(f"FeatureExtractor(model, {describe_names(names)}) raised {got[0]['raised']['type']} on "
+             f"{tree.describe()}, although {aliases[0]!r} and {aliases[1]!r} both reach the shared layer. {SHARED}")
+    check_features(got[2], want[2], f"for {describe_names(names)} on {tree.describe()}", why=SHARED)
 
 
-def test_tuple_and_list_outputs_are_detached_element_by_element(kata, device):
-    """A layer returning a tuple or list is recorded as a tuple/list of detached tensors."""
-    model = MultiOutputNet().to(device)
-    x = torch.randn(3, 4, device=device)
-    why = "When a layer returns a tuple or list, detach its elements one by one."
-    fx = extract(kata, model, ["pair", "split"])
-    run(model, x, why=why)
-    features = features_of(fx)
-    with torch.no_grad():
-        y = model.pair.linear(x)
-        expected = {"pair": [y, y * 2], "split": list((y + y * 2).chunk(2, dim=-1))}
-    for name, parts in expected.items():
-        got = features.get(name)
-        if name == "pair" and same(got, x):
-            fail(f"get_features()['pair'] is the layer's input, not its output. {OUTPUT}")
-        if not isinstance(got, (tuple, list)) or len(got) != len(parts):
-            fail(f"get_features()[{name!r}] should be a tuple/list of {len(parts)} tensors like the layer's "
-                 f"output, got {type(got).__name__}. {why}")
-        for i, (part, want) in enumerate(zip(got, parts, strict=True)):
-            assert_no_history(part, f"get_features()[{name!r}][{i}]", why=why)
-            assert_close(part, want, f"get_features()[{name!r}][{i}]", why=OUTPUT)
+@st.composite
+def bad_names(draw):
+    tree = draw(trees(must=[("plain", None)]))
+    valid = tree.names()
+    model = tree.model("cpu")
+    plain = [n for n, m in model.named_modules() if isinstance(m, Plain)][0]
+    seq = [n for n, m in model.named_modules() if isinstance(m, (nn.Sequential, Chain))]
+    candidates = [f"{plain}.extra.0".lstrip("."), f"{plain}.extra".lstrip("."), f"{plain}.inner.weight".lstrip("."),
+                  f"{valid[-1]}.nope".lstrip("."), "nope", f"{plain}.".lstrip(".") + "inner.", "9"]
+    candidates += [f"{n}.9".lstrip(".") for n in seq] + [f"{n}.layers.7".lstrip(".") for n in seq]
+    bad = draw(st.sampled_from([c for c in candidates if c not in valid]))
+    good = draw(st.lists(st.sampled_from(valid), min_size=1, max_size=3, unique=True))
+    return tree, good, bad, inputs(draw, tree)[0]
 
 
-def test_extraction_leaves_the_model_output_unchanged(kata, device):
-    """With hooks on every layer, the model's output has the same values and still requires grad."""
-    model = seq(device)
-    x = torch.randn(5, 4, device=device)
-    expected = model(x)
-    extract(kata, model, ["0", "1", "2"])
-    out = run(model, x)
-    if not torch.is_tensor(out) or not out.requires_grad:
-        fail("with the extractor attached the model's output no longer requires grad: " + RETURN_NONE)
-    assert_close(out, expected.detach(), "the model's output with the extractor attached", why=RETURN_NONE)
-
-
-def test_extraction_leaves_the_gradients_unchanged(kata, device):
-    """Backward through a model with hooked intermediate layers gives every parameter the same gradient."""
-    model = seq(device)
-    reference = copy.deepcopy(model)
-    x = torch.randn(5, 4, device=device)
-    r = torch.randn(5, 3, device=device)
-    (reference(x) * r).sum().backward()
-    extract(kata, model, ["0", "1"])
-    out = run(model, x)
-    attempt(lambda: (out * r).sum().backward(), why=RETURN_NONE,
-            doing="backward through the model with the extractor attached")
-    expected = dict(reference.named_parameters())
-    for name, param in model.named_parameters():
-        if param.grad is None:
-            fail(f"parameter {name!r} got no gradient with the extractor attached: " + RETURN_NONE)
-        what = f"{name}.grad with the extractor attached"
-        assert_close(param.grad, expected[name].grad, what, why=RETURN_NONE)
-
-
-def test_unknown_name_raises_value_error_naming_it(kata, device):
+@given(case=bad_names())
+@examples(8)
+def test_unknown_name_raises_value_error_naming_it(kata, device, case):
     """An unknown layer name raises ValueError naming it, not a bare AttributeError or IndexError."""
-    for bad in ("layer2.nope", "blocks.5.norm"):
-        names = ["stem", bad]
-        exc = construct_with_bad_name(kata, Net().to(device), names)
-        if not isinstance(exc, ValueError):
-            detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
-            fail(f"FeatureExtractor(model, {names}) raised {detail}; an unknown layer name must raise "
-                 "ValueError naming it. Look names up in dict(model.named_modules()), don't walk the model.")
-        if bad not in str(exc):
-            fail(f"the ValueError for the unknown name {bad!r} should name it; its message was {str(exc)!r}.")
+    tree, good, bad, _ = case
+    names = good + [bad]
+    got = kata.run(run_script, [tree.args(device)], [["try_make", 0, 0, names, "list"]],
+                   doing=f"FeatureExtractor(model, {describe_names(names)})")
+    raised = got[0]["raised"]
+    if raised is None:
+        fail(f"FeatureExtractor(model, {describe_names(names)}) raised nothing on {tree.describe()}, although "
+             f"{bad!r} is not in named_modules(): an unknown layer name must raise ValueError naming it.")
+    if "ValueError" not in raised["types"]:
+        fail(f"FeatureExtractor(model, {describe_names(names)}) raised {raised['type']}: "
+             f"{raised['message'][:200]}; an unknown layer name must raise ValueError naming it. Look names up in "
+             "dict(model.named_modules(remove_duplicate=False)), don't walk the model.")
+    if bad not in raised["message"]:
+        fail(f"the ValueError for the unknown name {bad!r} should name it; its message was {raised['message']!r}.")
 
 
-def test_unknown_name_leaves_no_hook_on_the_model(kata, device):
-    """A bad name after good ones leaves no hook behind: names are validated before any hook is registered."""
-    model = Net().to(device)
-    before = hook_count(model)
-    construct_with_bad_name(kata, model, ["stem", "layer2.relu", "layer2.nope"])
-    left = hook_count(model) - before
+@given(case=bad_names())
+@examples(6)
+def test_unknown_name_leaves_no_hook_behind(kata, device, case):
+    """A bad name after good ones leaves no hook on the model: names are validated before any hook is registered."""
+    tree, good, bad, xs = case
+    names = good + [bad]
+    script = [["hooks", 0], ["try_make", 0, 0, names, "list"], ["hooks", 0]]
+    got = kata.run(run_script, [tree.args(device)], script, doing=f"FeatureExtractor(model, {describe_names(names)})")
+    if got[1]["raised"] is None:
+        fail(f"FeatureExtractor(model, {describe_names(names)}) raised nothing, although {bad!r} is not in "
+             "named_modules(): an unknown layer name must raise ValueError naming it.")
+    left = got[2]["hooks"] - got[0]["hooks"]
     if left:
-        fail(f"a failed FeatureExtractor(...) left {left} hook(s) registered on the model, and nothing can "
-             "remove them: validate every name before registering any hook.")
+        fail(f"a failed FeatureExtractor(model, {describe_names(names)}) left {left} hook(s) registered on the "
+             "model, and nothing can remove them: validate every name before registering any hook.")
 
 
-def test_remove_hooks_removes_every_hook(kata, device):
-    """After remove_hooks() none of the extractor's hooks remain, and a forward pass records nothing new."""
-    model = seq(device)
-    before = hook_count(model)
-    fx = extract(kata, model, ["0", "2"])
-    run(model, torch.randn(2, 4, device=device))
-    attempt(fx.remove_hooks, doing="remove_hooks()")
-    left = hook_count(model) - before
+@given(case=cases(picks=(1, 4)))
+@examples(6)
+def test_features_carry_no_autograd_history(kata, device, case):
+    """Backward through the stored features reaches nothing: they are detached from the model's graph."""
+    tree, names, xs = case
+    script = [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False], ["get", 0, "a"],
+              ["backward", 0, 0, 5]]
+    got, want = play_both(kata, device, [tree], script, "backward through the model and the stored features",
+                          why=RETURN_NONE)
+    check_features(got[2], want[2], f"on {tree.describe()}", why=DETACH)
+    _check_grads(got[3], want[3], f"after backward through the output and the stored features of {tree.describe()}",
+                 DETACH + " Here a loss built from the features changed the gradients: they carry autograd history.")
+
+
+def _check_grads(got, want, where, why):
+    if not want["grads"]:
+        fail("internal: the drawn tree has no parameters.")
+    assert_keys(got["grads"], want["grads"].keys(), "named_parameters()")
+    for name, grad in want["grads"].items():
+        if got["grads"][name] is None and grad is not None:
+            fail(f"parameter {name!r} got no gradient {where}. {why}")
+        if grad is not None:
+            assert_close(got["grads"][name], grad, f"{name}.grad {where}", why=why)
+    if want["x"] is not None:
+        if got["x"] is None:
+            fail(f"the input got no gradient {where}. {why}")
+        assert_close(got["x"], want["x"], f"the input's gradient {where}", why=why)
+
+
+@given(case=cases(picks=(1, 6)))
+@examples(5)
+def test_extraction_leaves_the_output_and_the_gradients_unchanged(kata, device, case):
+    """With hooks on the named layers, the model's output and every gradient are what they are without them."""
+    tree, names, xs = case
+    script = [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False], ["backward", 0, None, 3]]
+    got, want = play_both(kata, device, [tree], script, "a forward and backward pass with the extractor attached",
+                          why=RETURN_NONE)
+    where = f"with the extractor on {describe_names(names)} of {tree.describe()}"
+    if not got[1]["requires_grad"]:
+        fail(f"the model's output no longer requires grad {where}: {RETURN_NONE}")
+    assert_close(got[1]["out"], want[1]["out"], f"the model's output {where}", why=RETURN_NONE)
+    _check_grads(got[2], want[2], where, RETURN_NONE)
+
+
+@given(case=cases(must=[("linear_relu_", 4)]))
+@examples(6)
+def test_features_are_snapshots_that_later_in_place_changes_miss(kata, device, case):
+    """In-place changes after a layer returned (an nn.ReLU(inplace=True), the caller's out.mul_()) miss its feature."""
+    tree, names, xs = case
+    names = paths_of(tree, "linear_relu_") + [""] + [n for n in names if n][:2]
+    names = list(dict.fromkeys(names))
+    script = [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False], ["inplace", 0],
+              ["get", 0, "a"]]
+    got, want = play_both(kata, device, [tree], script, "a forward pass, then out.mul_(-3).add_(1) on its output")
+    check_features(got[3], want[3], f"of {tree.describe()} (the output was then changed in place)", why=CLONE,
+                   reference=reference_with_diagnostics([tree], device, script, 0))
+
+
+@given(case=st.permutations(STYLES).flatmap(lambda order: cases(must=[("multi", s) for s in order], picks=(0, 2))))
+@examples(4)
+def test_tuple_list_and_namedtuple_outputs_keep_their_structure(kata, device, case):
+    """A layer returning a tuple, list, namedtuple or nested tuple is recorded with that same structure, detached."""
+    tree, names, xs = case
+    style = "tuple, list, namedtuple, torch.return_types, nested or LSTM"
+    bodies = paths_of(tree, "multi", ".body")
+    names = list(dict.fromkeys(bodies + names))
+    script = [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False], ["get", 0, "a"]]
+    got, want = play_both(kata, device, [tree], script, f"a forward pass through a layer returning a {style} output",
+                          why=STRUCTURE)
+    check_features(got[2], want[2], f"of {tree.describe()}", why=STRUCTURE)
+
+
+@given(case=cases())
+@examples(4)
+def test_features_hold_the_latest_forward_pass(kata, device, case):
+    """A second forward pass replaces the features of the first: they are the latest outputs."""
+    tree, names, xs = case
+    script = [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False],
+              ["forward", 0, xs[1].make(device), False], ["get", 0, "a"]]
+    got, want = play_both(kata, device, [tree], script, "two forward passes", why=STRUCTURE)
+    check_features(got[3], want[3], f"after forward passes on {xs[0].describe()} then {xs[1].describe()}",
+                   why="After two forward passes each feature must be the output of the latest one.")
+
+
+@given(case=cases())
+@examples(4)
+def test_get_features_returns_a_new_dict_each_time(kata, device, case):
+    """A dict from get_features() is the caller's: a later forward pass, or clearing it, changes nothing else."""
+    tree, names, xs = case
+    script = [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False], ["get", 0, "first"],
+              ["forward", 0, xs[1].make(device), False], ["show", "first"], ["clear", "first"], ["get", 0, "second"]]
+    got, want = play_both(kata, device, [tree], script, "get_features() around two forward passes", why=STRUCTURE)
+    why = ("get_features() must return a new dict each time (dict(self._features)): a dict the caller kept "
+           "from an earlier pass must not change under them.")
+    check_features(got[2], want[2], "after the first pass", why=why)
+    check_features(got[4], want[4], "(the dict returned after the first pass, read after a second pass)", why=why)
+    check_features(got[6], want[6], "after the caller cleared a dict returned earlier", why=why)
+
+
+@given(case=cases())
+@examples(5)
+def test_remove_hooks_stops_recording_and_keeps_the_features(kata, device, case):
+    """After remove_hooks() no hook of the extractor remains, a new pass records nothing, the old features stay."""
+    tree, names, xs = case
+    script = [["hooks", 0], ["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False],
+              ["get", 0, "a"], ["remove", 0], ["hooks", 0], ["forward", 0, xs[1].make(device), False],
+              ["get", 0, "b"]]
+    got, want = play_both(kata, device, [tree], script, "remove_hooks()", why=STRUCTURE)
+    left = got[5]["hooks"] - got[0]["hooks"]
     if left:
-        fail(f"remove_hooks() did not remove the hooks: {left} still registered on the model. Keep the "
-             "handles register_forward_hook returns and call handle.remove() on each.")
-    x = torch.randn(3, 4, device=device)
-    run(model, x)
-    with torch.no_grad():
-        fresh = model[0](x)
-    stale = features_of(fx, "get_features() after remove_hooks()").get("0")
-    if same(stale, fresh):
-        fail("remove_hooks() did not remove the hooks: a forward pass after it still recorded features.")
+        fail(f"remove_hooks() did not remove the hooks: {left} still registered on the model. Keep the handles "
+             "register_forward_hook returns and call handle.remove() on each.")
+    check_features(got[3], want[3], "before remove_hooks()")
+    if "not_dict" not in got[7] and not got[7]["keys"]:
+        fail("get_features() is empty after remove_hooks(): remove_hooks() threw away the features; removing the "
+             "hooks must keep the features recorded so far readable (after a with-block, for instance).")
+    check_features(got[7], want[7], "after remove_hooks() and another forward pass",
+                   why="remove_hooks() did not remove the hooks: a forward pass after it still recorded features.")
 
 
-def test_remove_hooks_can_be_called_twice(kata, device):
+@given(case=cases())
+@examples(4)
+def test_remove_hooks_can_be_called_twice(kata, device, case):
     """Calling remove_hooks() a second time is harmless."""
-    model = seq(device)
-    fx = extract(kata, model, ["0"])
-    attempt(fx.remove_hooks, doing="remove_hooks()")
-    attempt(fx.remove_hooks, doing="remove_hooks() a second time", why="It must be safe to call twice.")
-    run(model, torch.randn(2, 4, device=device))
+    tree, names, xs = case
+    script = [["hooks", 0], ["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False], ["remove", 0],
+              ["remove", 0], ["hooks", 0], ["get", 0, "a"]]
+    got, want = play_both(kata, device, [tree], script, "remove_hooks() twice", why="It must be safe to call twice.")
+    if got[5]["hooks"] != got[0]["hooks"]:
+        fail("after remove_hooks() twice, hooks are still registered on the model. It must be safe to call twice.")
+    check_features(got[6], want[6], "after remove_hooks() twice", why="It must be safe to call twice.")
 
 
-def test_remove_hooks_leaves_other_hooks_alone(kata, device):
+@given(case=cases(root=False), before=st.booleans())
+@examples(6)
+def test_remove_hooks_leaves_other_hooks_alone(kata, device, case, before):
     """remove_hooks() removes only the extractor's own hooks: a hook someone else registered still runs."""
-    model = seq(device)
-    calls = []
-    model[0].register_forward_hook(lambda module, inputs, output: calls.append(1))
-    fx = extract(kata, model, ["0"])
-    attempt(fx.remove_hooks, doing="remove_hooks()")
-    run(model, torch.randn(2, 4, device=device))
-    if not calls:
-        fail("remove_hooks() also removed a hook it did not register: remove only your own handles, never "
-             "clear module._forward_hooks.")
+    tree, names, xs = case
+    foreign = ["foreign", 0, names[0]]
+    script = [["make", 0, 0, names, "list"], ["remove", 0], ["forward", 0, xs[0].make(device), False],
+              ["foreign_calls"]]
+    script.insert(0 if before else 1, foreign)
+    got, want = play_both(kata, device, [tree], script, "remove_hooks() with someone else's hook on the layer")
+    if got[-1]["calls"] != want[-1]["calls"]:
+        fail(f"remove_hooks() also removed a hook it did not register (on {names[0]!r}, registered "
+             f"{'before' if before else 'after'} the extractor's): remove only your own handles, never clear "
+             "module._forward_hooks.")
 
 
-def test_with_statement_binds_the_extractor(kata, device):
-    """`with FeatureExtractor(...) as fx` binds fx to the extractor itself, which records features inside."""
-    model = seq(device)
-    x = torch.randn(2, 4, device=device)
-    extractor = extract(kata, model, ["0"])
-    with extractor as bound:
-        if bound is not extractor:
-            fail(f"`with extractor as fx` bound fx to {type(bound).__name__}: __enter__ must return self.")
-        run(model, x)
-        features = features_of(bound)
-    with torch.no_grad():
-        check_feature(features, "0", model[0](x), layer_input=x)
+@st.composite
+def two_on_one(draw):
+    tree, names, xs = draw(cases(picks=(1, 3)))
+    others = draw(st.lists(st.sampled_from(tree.names()), min_size=0, max_size=2, unique=True))
+    return tree, names, xs, others
 
 
-def test_leaving_the_with_block_removes_the_hooks(kata, device):
-    """On leaving the with-block, every hook the extractor registered is removed."""
-    model = seq(device)
-    before = hook_count(model)
-    with extract(kata, model, ["0", "1"]):
-        run(model, torch.randn(2, 4, device=device))
-    left = hook_count(model) - before
+@given(case=two_on_one())
+@examples(4)
+def test_two_extractors_on_one_model_can_be_removed_in_either_order(kata, device, case):
+    """Two extractors on the same layers each record until their own remove_hooks(), removed in either order."""
+    for first in (0, 1):
+        _two_extractors_removed(kata, device, case, first)
+
+
+def _two_extractors_removed(kata, device, case, first):
+    tree, names, xs, others = case
+    names_b = list(dict.fromkeys(names[:1] + others))
+    second = 1 - first
+    script = [["hooks", 0], ["make", 0, 0, names, "list"], ["make", 1, 0, names_b, "list"],
+              ["forward", 0, xs[0].make(device), False], ["remove", first],
+              ["forward", 0, xs[1].make(device), False], ["get", 0, "a"], ["get", 1, "b"], ["remove", second],
+              ["forward", 0, xs[2].make(device), False], ["get", 0, "c"], ["get", 1, "d"], ["hooks", 0]]
+    got, want = play_both(kata, device, [tree], script, "two extractors on one model, removed one after the other")
+    which = ["the first", "the second"]
+    where = f"after remove_hooks() on {which[first]} extractor (created {which[first].split()[1]}) and another pass"
+    for step in (6, 7):
+        check_features(got[step], want[step], f"of {which[step - 6]} extractor {where}", why=ORDER)
+    for step in (10, 11):
+        check_features(got[step], want[step], f"of {which[step - 10]} extractor after both were removed",
+                       why="remove_hooks() did not remove the hooks: a forward pass after it still recorded features.")
+    if got[12]["hooks"] != got[0]["hooks"]:
+        fail(f"{got[12]['hooks'] - got[0]['hooks']} hook(s) are left on the model after both extractors were "
+             f"removed ({which[first]} first). {ORDER}")
+
+
+@given(a=cases(), b=cases())
+@examples(4)
+def test_two_extractors_on_two_models_keep_separate_features(kata, device, a, b):
+    """Two extractors on two models each keep their own model's features: instances share no state."""
+    (tree_a, names_a, xs_a), (tree_b, names_b, xs_b) = a, b
+    script = [["make", 0, 0, names_a, "list"], ["make", 1, 1, names_b, "list"],
+              ["forward", 0, xs_a[0].make(device), False], ["forward", 1, xs_b[0].make(device), False],
+              ["remove", 1], ["forward", 0, xs_a[1].make(device), False], ["get", 0, "a"], ["get", 1, "b"]]
+    got, want = play_both(kata, device, [tree_a, tree_b], script, "two extractors on two models")
+    check_features(got[6], want[6], "of the first extractor, with a second one on another model (then removed)",
+                   why="The first extractor's features changed with the second's: " + SEPARATE)
+    check_features(got[7], want[7], "of the second extractor", why=SEPARATE)
+
+
+@given(case=cases())
+@examples(6)
+def test_with_statement_binds_the_extractor_and_removes_the_hooks_on_leaving(kata, device, case):
+    """`with FeatureExtractor(...) as fx` binds fx to the extractor; leaving removes the hooks, keeps the features."""
+    tree, names, xs = case
+    body = [["forward", 0, xs[0].make(device), False], ["get", 0, "in"]]
+    script = [["hooks", 0], ["with", 0, 0, names, body, None], ["hooks", 0],
+              ["forward", 0, xs[1].make(device), False], ["get", 0, "after"]]
+    got, want = play_both(kata, device, [tree], script, "a with-block around a forward pass")
+    if not got[1]["bound_is_fx"]:
+        fail("`with extractor as fx` bound fx to something else: __enter__ must return self.")
+    check_features(got[1]["body"][1], want[1]["body"][1], "inside the with-block")
+    left = got[2]["hooks"] - got[0]["hooks"]
     if left:
         fail(f"{left} hook(s) are still registered after the with-block: __exit__ must call remove_hooks().")
+    check_features(got[4], want[4], "after the with-block and another forward pass",
+                   why="__exit__ must call remove_hooks(), and keep the features recorded inside the block.")
 
 
-def test_an_error_in_the_with_block_propagates_and_removes_the_hooks(kata, device):
-    """When the body of the with-block raises, the hooks are removed and the exception is not swallowed."""
+@given(case=cases())
+@examples(4)
+def test_an_exception_in_the_with_block_propagates_and_removes_the_hooks(kata, device, case):
+    """When the with-block raises (KeyboardInterrupt too), the hooks are removed and the exception goes on."""
+    for raise_kind in ("error", "interrupt"):
+        _with_block_raising(kata, device, case, raise_kind)
 
-    class BodyError(Exception):
-        pass
 
-    model = seq(device)
-    before = hook_count(model)
-    propagated = False
-    try:
-        with extract(kata, model, ["0"]):
-            raise BodyError
-    except BodyError:
-        propagated = True
-    left = hook_count(model) - before
+def _with_block_raising(kata, device, case, raise_kind):
+    tree, names, xs = case
+    body = [["forward", 0, xs[0].make(device), False]]
+    script = [["hooks", 0], ["with", 0, 0, names, body, raise_kind], ["hooks", 0]]
+    got, _ = play_both(kata, device, [tree], script, "a with-block that raises")
+    what = "an exception" if raise_kind == "error" else "KeyboardInterrupt"
+    left = got[2]["hooks"] - got[0]["hooks"]
     if left:
-        fail(f"{left} hook(s) are still registered after the with-block raised: __exit__ runs on an "
+        fail(f"{left} hook(s) are still registered after the with-block raised {what}: __exit__ runs on an "
              "exception too, and must remove the hooks.")
-    if not propagated:
-        fail("the exception raised inside the with-block was swallowed: __exit__ must return None or False.")
-
-
-def test_two_extractors_on_two_models_keep_separate_features(kata, device):
-    """Two extractors on two models each keep their own model's features: instances share no state."""
-    model_a, model_b = seq(device), seq(device)
-    fx_a = extract(kata, model_a, ["0"])
-    extract(kata, model_b, ["0"])
-    x_a, x_b = torch.randn(2, 4, device=device), torch.randn(2, 4, device=device)
-    run(model_a, x_a)
-    run(model_b, x_b)
-    with torch.no_grad():
-        expected_a, output_b = model_a[0](x_a), model_b[0](x_b)
-    got = features_of(fx_a).get("0")
-    if same(got, output_b):
-        fail("the first extractor returned the second model's features: state is shared between instances "
-             "(a class attribute?). Create the features dict and the handle list in __init__.")
-    check_feature(features_of(fx_a), "0", expected_a, layer_input=x_a)
-
-
-def test_removing_one_extractor_leaves_the_other_working(kata, device):
-    """remove_hooks() on one extractor leaves another extractor's hooks on another model in place."""
-    model_a, model_b = seq(device), seq(device)
-    fx_a = extract(kata, model_a, ["0"])
-    fx_b = extract(kata, model_b, ["0"])
-    attempt(fx_a.remove_hooks, doing="remove_hooks() on the first extractor")
-    x = torch.randn(2, 4, device=device)
-    run(model_b, x)
-    with torch.no_grad():
-        expected = model_b[0](x)
-    check_feature(features_of(fx_b), "0", expected, layer_input=x,
-                  why="Removing the first extractor's hooks must not touch the second's: if it does, state "
-                      "is shared between instances (a class attribute?).")
+    if not got[1]["propagated"]:
+        fail(f"{what} raised inside the with-block was swallowed: __exit__ must return None or False.")

@@ -1,18 +1,95 @@
-"""Kata 09: clipping gradients with a full backward hook and with tensor hooks. Each spec checks one behaviour."""
+"""Kata 09: clipping gradients with a full backward hook and with tensor hooks.
 
-import functools
+Every spec is judged outside the learner's process: a @probe builds the model from a plain description
+and the weights the spec sends (a Linear, a generated stack of layers with tied and frozen parameters, a
+module with a non-tensor input), registers the learner's hooks, runs backward with the spec's grad_out
+and returns the gradients it finds; the spec builds the same model with its own torch, registers its own
+small reference clip (written below) and decides.
+
+Contract clauses, and the specs that enforce them:
+
+C1  max_norm is an int or a float > 0 (math.inf allowed: it clips nothing). 0, a negative value or nan
+    raise ValueError, before anything is built or registered (after a rejected call, backward gives the
+    plain gradients).
+    -> clip_gradient_hook_rejects_zero_negative_and_nan,
+       clip_parameter_gradients_rejects_a_bad_max_norm_and_registers_nothing
+C2  hook(module, grad_input, grad_output) returns a tuple (or list) with one entry per grad_input entry;
+    None entries stay None, in their place.   -> hook_returns_one_entry_per_grad_input_entry
+C3  A grad_input tensor whose 2-norm (over the whole tensor, any shape incl. 1-D, any layout, float16,
+    bfloat16, float32, float64) exceeds max_norm comes back as g * (max_norm / ||g||): same shape and
+    dtype, same direction (rescaled, never clamped element-wise); dividing by ||g|| + eps, eps <= 1e-6 (as
+    Tensor.renorm and clip_grad_norm_ do), is accepted.
+    -> hook_rescales_a_long_gradient_to_norm_max_norm, hook_keeps_the_gradient_direction
+C4  A tensor whose norm is at most max_norm (exactly at it, zero, any with a huge or infinite max_norm)
+    comes back unchanged: clipping never scales up, and a zero gradient stays zero (not nan).
+    -> hook_leaves_gradients_within_max_norm_untouched
+C5  Each grad_input tensor is clipped on its own (no shared norm budget); grad_input, not grad_output, is
+    clipped and returned.   -> hook_clips_each_input_gradient_on_its_own, hook_clips_grad_input_not_grad_output
+C6  The hook never modifies grad_input or grad_output in place.   -> hook_does_not_modify_its_arguments
+C7  Registered with module.register_full_backward_hook, the hook clips the gradient flowing to earlier
+    layers and to the module's inputs (1-D inputs, extra leading dimensions, every float dtype), works
+    when some inputs are not tensors or need no gradient, and leaves the module's own weight gradient
+    exactly as it was (it is not in grad_input).
+    -> registered_hook_clips_the_gradient_flowing_to_earlier_layers,
+       registered_hook_leaves_the_layers_own_weight_gradient_alone, registered_hook_handles_inputs_without_gradient
+C8  clip_parameter_gradients(module, max_norm) hooks every distinct parameter that requires grad
+    (submodules, parameters of custom modules, a tied parameter once) and returns a list of one removable
+    handle per such parameter; frozen parameters get no hook and no gradient.
+    -> clip_parameter_gradients_returns_one_handle_per_trainable_parameter, frozen_parameters_are_skipped
+C9  From then on every backward pass clips each parameter's gradient on its own (the weight gradient
+    too; a tied parameter on its summed gradient) to norm max_norm, before it is accumulated into .grad;
+    gradients within max_norm are untouched; every float dtype.
+    -> every_parameter_gradient_is_clipped_including_the_weight,
+       parameter_gradients_within_max_norm_are_untouched, parameter_gradients_are_clipped_on_their_own, parameter_hooks_clip_every_future_backward_pass,
+       parameter_hooks_clip_each_pass_before_accumulation
+C10 The parameter hooks return a new tensor (or the gradient itself when it is within max_norm): the gradient
+    they receive is never modified in place.
+    -> parameter_hooks_do_not_modify_the_gradient_in_place
+C11 Removing every handle, in any order, restores plain gradients; removing some leaves the others
+    clipping.   -> removing_every_handle_in_any_order_restores_plain_gradients,
+                   removing_some_handles_leaves_the_others_clipping
+C12 Calling clip_parameter_gradients twice registers both: each call's hooks run (the gradient ends
+    clipped to the smaller max_norm) and removing one call's handles leaves the other call's clipping.
+    -> calling_clip_parameter_gradients_twice_stacks_both_clips
+"""
+
+from __future__ import annotations
+
+import math
+import random
 
 import torch
 from torch import nn
-from torch.utils.hooks import RemovableHandle
 
-from kata_runner.asserts import assert_close, assert_equal, assert_shape, assert_tensor, attempt, fail
+from kata_runner.asserts import assert_close, fail
+from kata_runner.draw import FLOAT_DTYPES, TensorSpec, examples, given, sizes, st, tensors
+from kata_runner.probing import outcome, probe
 
 RESCALE = "Rescale the whole tensor, g * (max_norm / g.norm()), when its norm exceeds max_norm."
 INPUTS = (
     "A full backward hook's return value replaces grad_input, the gradient with respect to the module's inputs "
     "(what flows back to earlier layers)."
 )
+UNTOUCHED = "Gradients within max_norm must be left untouched: clipping only shrinks gradients that are too long."
+OWN = "Each parameter is clipped on its own: do not split the budget between parameters or clip their global norm."
+VALIDATE = "validate max_norm first: it must be a number > 0 (0, negative values and nan raise ValueError)."
+BAD_MAX_NORMS = (0, 0.0, -1, -0.5, -math.inf, math.nan)
+HALF = (torch.float16, torch.bfloat16)
+
+
+# ------------------------------------------------------------------------------------------ models
+# Built from a plain description, the same way in the subject (by the probes) and in the judge.
+
+
+class Gain(nn.Module):
+    """A custom module with its own Parameter: x * gain."""
+
+    def __init__(self, width, dtype, device):
+        super().__init__()
+        self.gain = nn.Parameter(torch.ones(width, dtype=dtype, device=device))
+
+    def forward(self, x):
+        return x * self.gain
 
 
 class ScaleAdd(nn.Module):
@@ -22,424 +99,757 @@ class ScaleAdd(nn.Module):
         return x * scale + y
 
 
-def clipped(grad, max_norm):
-    """The expected result: grad rescaled to norm max_norm when its norm exceeds it, else grad itself."""
-    norm = grad.norm()
-    return grad * (max_norm / norm) if float(norm) > max_norm else grad
+def build_stack(desc, dtype, device):
+    """desc = {"d_in": n, "layers": [...]}; a layer is ["linear", out, bias, tie, frozen, nested],
+    ["tanh"] or ["gain", frozen, nested]. `tie` is the index of an earlier linear whose weight is shared."""
+    width, modules, frozen = desc["d_in"], [], []
+    for layer in desc["layers"]:
+        kind = layer[0]
+        if kind == "linear":
+            _, out, bias, tie, freeze, nested = layer
+            module = nn.Linear(width, out, bias=bias, dtype=dtype, device=device)
+            if tie is not None:
+                source = modules[tie]
+                module.weight = (source[0] if isinstance(source, nn.Sequential) else source).weight
+            width = out
+        elif kind == "gain":
+            _, freeze, nested = layer
+            module = Gain(width, dtype, device)
+        else:
+            module, freeze, nested = nn.Tanh(), [], False
+        frozen += [getattr(module, name) for name in freeze]
+        modules.append(nn.Sequential(module) if nested else module)
+    model = nn.Sequential(*modules)
+    for param in frozen:
+        param.requires_grad_(False)
+    return model
 
 
-def make_hook(kata, max_norm):
-    return attempt(kata.clip_gradient_hook, max_norm, doing=f"clip_gradient_hook({max_norm})")
+def load(model, state):
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            param.copy_(state[name])
 
 
-def call_hook(hook, module, grad_input, grad_output):
-    """Call the hook as autograd does, and check the shape of what it returns."""
-    out = attempt(
-        hook, module, grad_input, grad_output,
-        doing=f"calling the hook with a grad_input of {len(grad_input)} entries", why=INPUTS,
-    )
-    if out is None:
-        fail(
-            "the hook returned None, which tells autograd to keep grad_input as it was: nothing gets clipped. "
-            "Return the new grad_input tuple."
-        )
-    if not isinstance(out, tuple):
-        fail(f"the hook returned a {type(out).__name__}; return a tuple, one entry per grad_input entry.")
-    if len(out) != len(grad_input):
-        fail(
-            f"the hook returned a tuple of {len(out)} for a grad_input of {len(grad_input)} entries: keep None entries "
-            "in place. grad_input[i] belongs to input i; autograd matches them by position."
-        )
-    for i, (new_grad, old_grad) in enumerate(zip(out, grad_input)):
-        if old_grad is not None and new_grad is not None:
-            assert_shape(new_grad, old_grad.shape, f"the hook's grad_input[{i}]", why=INPUTS)
-    return out
+def grads_of(model):
+    return {name: None if p.grad is None else p.grad.detach().clone() for name, p in model.named_parameters()}
 
 
-def clip_parameters(kata, module, max_norm):
-    return attempt(
-        kata.clip_parameter_gradients, module, max_norm, doing=f"clip_parameter_gradients(model, {max_norm})"
-    )
+def backward_with(out, grad_out):
+    """out.backward(grad_out), the same gradients, without the 1 s of sympy import that a first
+    backward(gradient) costs."""
+    (out * grad_out).sum().backward()
 
 
-def assert_rejects(fn, max_norm, name):
-    """fn(max_norm) must raise ValueError; NotImplementedError passes through (stub not started)."""
-    try:
-        fn(max_norm)
-    except ValueError:
-        return
-    except NotImplementedError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any other error is a wrong verdict for the learner
-        fail(f"{name}(max_norm={max_norm}) raised {type(exc).__name__}: {exc}; validate max_norm and raise ValueError.")
-    fail(
-        f"{name}(max_norm={max_norm}) returned without raising ValueError: validate max_norm first "
-        "(it must be > 0: a zero or negative norm budget is meaningless)."
-    )
+def two_layers(weights, dtype, device):
+    (w1, b1), (w2, b2) = weights
+    first = nn.Linear(w1.shape[1], w1.shape[0], dtype=dtype, device=device)
+    second = nn.Linear(w2.shape[1], w2.shape[0], dtype=dtype, device=device)
+    with torch.no_grad():
+        for layer, (w, b) in ((first, (w1, b1)), (second, (w2, b2))):
+            layer.weight.copy_(w)
+            layer.bias.copy_(b)
+    return first, second
 
 
-def make_model(device):
-    return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3)).to(device)
-
-
-def make_batch(device):
-    return torch.randn(16, 4, device=device), 10 * torch.randn(16, 3, device=device)
-
-
-def backward(model, x, r):
-    out = attempt(model, x, doing="forward")
-    attempt((out * r).sum().backward, doing="backward through the hooked model")
-
-
-def plain_grads(model, x, r):
-    """The unclipped gradients of loss = (model(x) * r).sum(), with .grad reset afterwards."""
-    backward(model, x, r)
-    grads = {name: p.grad.detach().clone() for name, p in model.named_parameters() if p.grad is not None}
-    model.zero_grad(set_to_none=True)
-    return grads
-
-
-def current_grads(model):
-    return {name: p.grad for name, p in model.named_parameters()}
-
-
-# clip_gradient_hook: the hook called directly, as autograd calls it.
-
-
-def test_clip_gradient_hook_rejects_a_non_positive_max_norm(kata, device):
-    """clip_gradient_hook(0.0) and clip_gradient_hook(-1.0) raise ValueError."""
-    for max_norm in (0.0, -1.0):
-        assert_rejects(kata.clip_gradient_hook, max_norm, "clip_gradient_hook")
-
-
-def test_hook_returns_a_new_grad_input_tuple(kata, device):
-    """The hook returns a tuple with one entry per grad_input entry (not None)."""
-    hook = make_hook(kata, 1.0)
-    grad_input = (10 * torch.randn(5, 4, device=device),)
-    call_hook(hook, nn.Linear(4, 3, device=device), grad_input, (torch.randn(5, 3, device=device),))
-
-
-def test_hook_rescales_a_large_gradient_to_norm_max_norm(kata, device):
-    """A grad_input tensor whose norm exceeds max_norm comes back with norm exactly max_norm."""
-    hook = make_hook(kata, 2.0)
-    grad = 10 * torch.randn(5, 4, device=device)
-    (out,) = call_hook(hook, nn.Linear(4, 3, device=device), (grad,), (torch.randn(5, 3, device=device),))
-    norm = attempt(torch.linalg.vector_norm, out, doing="measuring the returned gradient")
-    assert_close(
-        norm, torch.tensor(2.0, device=device), f"the norm of a clipped gradient (before: {float(grad.norm()):.3g})",
-        why=f"A gradient longer than max_norm=2.0 is rescaled to norm max_norm. {RESCALE}",
-    )
-
-
-def test_hook_keeps_the_gradient_direction(kata, device):
-    """Clipping rescales the gradient: the result points in exactly the same direction."""
-    hook = make_hook(kata, 2.0)
-    grad = 10 * torch.randn(5, 4, device=device)
-    (out,) = call_hook(hook, nn.Linear(4, 3, device=device), (grad,), (torch.randn(5, 3, device=device),))
-    out = assert_tensor(out, "the hook's grad_input[0]").detach().double()
-    cosine = float((out * grad.double()).sum() / (out.norm() * grad.double().norm()))
-    if not cosine > 1 - 1e-6:
-        fail(
-            f"the clipped gradient points in a different direction (cosine {cosine:.4f} with the original): "
-            f"clamping elements changes the direction. {RESCALE}"
-        )
-
-
-def test_hook_leaves_gradients_within_max_norm_untouched(kata, device):
-    """A grad_input tensor whose norm is at most max_norm is returned unchanged: clipping never scales up."""
-    hook = make_hook(kata, 10.0)
-    grad = 0.1 * torch.randn(5, 4, device=device)
-    (out,) = call_hook(hook, nn.Linear(4, 3, device=device), (grad,), (torch.randn(5, 3, device=device),))
-    assert_close(
-        out, grad, f"a gradient of norm {float(grad.norm()):.3g} with max_norm=10",
-        why="Gradients within max_norm must be left untouched: clipping only shrinks gradients that are too long.",
-    )
-
-
-def test_hook_leaves_a_zero_gradient_zero(kata, device):
-    """An all-zero grad_input tensor comes back as zeros, not nan."""
-    hook = make_hook(kata, 1.0)
-    grad = torch.zeros(5, 4, device=device)
-    (out,) = call_hook(hook, nn.Linear(4, 3, device=device), (grad,), (torch.randn(5, 3, device=device),))
-    assert_equal(
-        out, grad, "a zero gradient after the hook",
-        why="Its norm 0 is within max_norm, so it must be left untouched; do not divide by a zero norm.",
-    )
-
-
-def test_hook_keeps_none_entries_in_place(kata, device):
-    """None entries of grad_input come back as None at the same positions; the tensors around them are clipped."""
-    hook = make_hook(kata, 1.0)
-    big, small = 10 * torch.randn(5, 4, device=device), 0.01 * torch.randn(5, 4, device=device)
-    out = call_hook(hook, ScaleAdd(), (big, None, small), (torch.randn(5, 4, device=device),))
-    if out[1] is not None:
-        fail(f"grad_input[1] was None but the hook returned a {type(out[1]).__name__}: keep None entries in place.")
-    assert_close(out[0], clipped(big, 1.0), "grad_input[0] (norm above max_norm)", why=RESCALE)
-    assert_close(out[2], small, "grad_input[2] (norm within max_norm)", why="Leave it untouched.")
-
-
-def test_hook_clips_each_input_gradient_on_its_own(kata, device):
-    """Each grad_input tensor is clipped on its own to max_norm; there is no norm budget shared between them."""
-    hook = make_hook(kata, 1.0)
-    first = torch.randn(5, 4, device=device)
-    first = 0.8 * first / first.norm()
-    second = 10 * torch.randn(5, 4, device=device)
-    out = call_hook(hook, ScaleAdd(), (first, None, second), (torch.randn(5, 4, device=device),))
-    why = (
-        "Each tensor is clipped on its own: any tensor with norm <= max_norm is untouched and every longer one gets "
-        "norm max_norm. Splitting the budget or clipping the global norm of all tensors is a different rule."
-    )
-    assert_close(out[0], first, "grad_input[0] (norm 0.8, max_norm 1.0)", why=why)
-    assert_close(out[2], clipped(second, 1.0), f"grad_input[2] (norm {float(second.norm()):.3g})", why=why)
-
-
-def test_hook_clips_grad_input_not_grad_output(kata, device):
-    """The hook returns grad_input clipped; grad_output is only read, never returned in its place."""
-    hook = make_hook(kata, 1.0)
-    # A square layer: grad_input and grad_output have the same shape, only their values tell them apart.
-    grad_input = (10 * torch.randn(5, 4, device=device),)
-    grad_output = (10 * torch.randn(5, 4, device=device),)
-    (out,) = call_hook(hook, nn.Linear(4, 4, device=device), grad_input, grad_output)
-    assert_close(
-        out, clipped(grad_input[0], 1.0), "the hook's return value",
-        why=f"{INPUTS} Clip grad_input; a full backward hook cannot change grad_output.",
-    )
-
-
-def test_hook_does_not_modify_grad_input_in_place(kata, device):
-    """The tensors passed in as grad_input and grad_output are left as they were."""
-    hook = make_hook(kata, 1.0)
-    grad_input = (10 * torch.randn(5, 4, device=device),)
-    grad_output = (10 * torch.randn(5, 3, device=device),)
-    before = (grad_input[0].clone(), grad_output[0].clone())
-    call_hook(hook, nn.Linear(4, 3, device=device), grad_input, grad_output)
-    why = "The hook modified its argument in place: backward hooks must not modify their arguments; return new tensors."
-    assert_equal(grad_input[0], before[0], "grad_input[0] after the hook", why=why)
-    assert_equal(grad_output[0], before[1], "grad_output[0] after the hook", why=why)
-
-
-# clip_gradient_hook registered with register_full_backward_hook.
-
-
-def two_layers(device):
-    first, second = nn.Linear(4, 8, device=device), nn.Linear(8, 3, device=device)
-    x, r = 10 * torch.randn(16, 4, device=device), 10 * torch.randn(16, 3, device=device)
-    # Unhooked reference: the gradient reaching the first layer's output, and the plain weight gradients.
+def run_two_layers(first, second, x, grad_out):
+    x = x.detach().clone().requires_grad_(True)
     h = first(x)
     h.retain_grad()
-    (second(h) * r).sum().backward()
-    reference = {"h": h.grad.clone(), "second.weight": second.weight.grad.clone()}
-    first.zero_grad(set_to_none=True)
-    second.zero_grad(set_to_none=True)
-    return first, second, x, r, reference
+    backward_with(second(h), grad_out)
+    return {"x": x.grad, "h": h.grad, "first.weight": first.weight.grad, "first.bias": first.bias.grad,
+            "second.weight": second.weight.grad, "second.bias": second.bias.grad}
 
 
-def hooked_backward(kata, first, second, x, r, max_norm):
-    hook = make_hook(kata, max_norm)
-    attempt(second.register_full_backward_hook, hook, doing="second.register_full_backward_hook(hook)")
-    out = attempt(second, attempt(first, x, doing="forward"), doing="forward through the hooked layer")
-    attempt((out * r).sum().backward, doing="backward through a layer with the hook", why=INPUTS)
+# ------------------------------------------------------------------------------------------ probes
 
 
-def test_registered_hook_clips_the_gradient_flowing_to_earlier_layers(kata, device):
-    """Registered on a layer, the hook clips the gradient that reaches the layer before it."""
-    first, second, x, r, reference = two_layers(device)
-    hooked_backward(kata, first, second, x, r, 1.0)
-    expected = clipped(reference["h"], 1.0).T @ x
-    assert_close(
-        first.weight.grad, expected, "the earlier layer's weight.grad",
-        why=f"{INPUTS} Clipped to max_norm, it changes the gradients of every earlier layer.",
-    )
+def expecting(function, *args):
+    """outcome(), except that NotImplementedError goes through (the stub is graded "not started")."""
+    result = outcome(function, *args)
+    if result["raised"] is not None and "NotImplementedError" in result["raised"]["types"]:
+        raise NotImplementedError(result["raised"]["message"])
+    return result
 
 
-def test_registered_hook_leaves_the_layers_own_weight_gradient_unclipped(kata, device):
-    """A full backward hook cannot clip its own layer's weight gradient (the seed's claim is wrong)."""
-    first, second, x, r, reference = two_layers(device)
-    hooked_backward(kata, first, second, x, r, 1.0)
-    plain = reference["second.weight"]
-    assert_close(
-        second.weight.grad, plain, "the hooked layer's own weight.grad",
-        why=(
-            f"grad_input holds only the gradient with respect to the module's inputs; the module's weight gradient "
-            f"(norm {float(plain.norm()):.3g} here) is not in it and must stay the plain, unclipped weight gradient. "
-            "Leave module.weight.grad alone; to clip weight gradients use clip_parameter_gradients."
-        ),
-    )
+@probe
+def make_hook(impl, max_norm):
+    return expecting(impl.clip_gradient_hook, max_norm)
 
 
-def test_registered_hook_handles_an_input_that_needs_no_gradient(kata, device):
-    """On a module called as m(x, 3.0, y) the hook gets a None entry and autograd accepts its return value."""
+@probe
+def call_hook(impl, max_norm, grad_input, grad_output):
+    """Call the hook directly, as autograd does; report what it returned and the arguments afterwards."""
+    hook = impl.clip_gradient_hook(max_norm)
+    grad_input, grad_output = tuple(grad_input), tuple(grad_output)
+    out = hook(ScaleAdd(), grad_input, grad_output)
+    return {"out": out, "grad_input_after": list(grad_input), "grad_output_after": list(grad_output)}
+
+
+@probe
+def hooked_two_layers(impl, weights, x, grad_out, max_norm):
+    first, second = two_layers(weights, x.dtype, x.device)
+    second.register_full_backward_hook(impl.clip_gradient_hook(max_norm))
+    return run_two_layers(first, second, x, grad_out)
+
+
+@probe
+def hooked_scale_add(impl, x, scale, y, grad_out, max_norm):
     module = ScaleAdd()
-    hook = make_hook(kata, 1.0)
-    attempt(module.register_full_backward_hook, hook, doing="register_full_backward_hook(hook)")
-    x = torch.randn(5, 4, device=device, requires_grad=True)
-    y = torch.randn(5, 4, device=device, requires_grad=True)
-    r = 10 * torch.randn(5, 4, device=device)
-    out = attempt(module, x, 3.0, y, doing="forward of x * 3.0 + y")
-    attempt(
-        (out * r).sum().backward, doing="backward through a module whose grad_input is (gx, None, gy)",
-        why="The hook must return as many entries as grad_input, with None entries kept in place.",
-    )
-    assert_close(x.grad, clipped(3.0 * r, 1.0), "x.grad", why=RESCALE)
-    assert_close(y.grad, clipped(r, 1.0), "y.grad", why=RESCALE)
+    module.register_full_backward_hook(impl.clip_gradient_hook(max_norm))
+    x = x.detach().clone().requires_grad_(True)
+    backward_with(module(x, scale, y), grad_out)
+    return {"x": x.grad, "y": y.grad if y.requires_grad else None}
 
 
-# clip_parameter_gradients: tensor hooks on the parameters.
+@probe
+def parameter_run(impl, desc, state, x, grad_out, calls, removal=(), passes=1, accumulate=False, spy=False):
+    """clip_parameter_gradients(model, m) for each m in calls; then remove handles[call][i] for each
+    (call, i) in removal; then `passes` backward passes. Reports the handle counts and the gradients."""
+    model = build_stack(desc, x.dtype, x.device)
+    load(model, state)
+    received = []
+    if spy:  # registered first, so it sees the gradient the learner's hook receives
+        for p in model.parameters():
+            if p.requires_grad:
+                p.register_hook(lambda g, store=received: store.append((g, g.clone())))
+    handles = [impl.clip_parameter_gradients(model, m) for m in calls]
+    counts = [len(h) if isinstance(h, (list, tuple)) else None for h in handles]
+    for call, index in removal:
+        if counts[call] is not None and index < counts[call]:
+            handles[call][index].remove()
+    passes_seen = []
+    for _ in range(passes):
+        backward_with(model(x), grad_out)
+        passes_seen.append(grads_of(model))
+        if not accumulate:
+            model.zero_grad(set_to_none=True)
+    changed = [not torch.equal(g, copy) for g, copy in received]
+    return {"counts": counts, "types": [type(h).__name__ for h in handles], "passes": passes_seen,
+            "changed_in_place": changed}
 
 
-def test_clip_parameter_gradients_rejects_a_non_positive_max_norm(kata, device):
-    """clip_parameter_gradients(model, 0.0) and (model, -1.0) raise ValueError and leave no hook behind."""
-    model = make_model(device)
-    x, r = make_batch(device)
-    plain = plain_grads(model, x, r)
-    for max_norm in (0.0, -1.0):
-        assert_rejects(functools.partial(kata.clip_parameter_gradients, model), max_norm, "clip_parameter_gradients")
-    backward(model, x, r)
-    for name, grad in current_grads(model).items():
-        assert_close(
-            grad, plain[name], f"{name}.grad after a rejected call",
-            why="The call raised, yet hooks were left registered: validate max_norm before registering anything.",
-        )
+@probe
+def parameter_rejected(impl, desc, state, x, grad_out, max_norm):
+    model = build_stack(desc, x.dtype, x.device)
+    load(model, state)
+    result = expecting(impl.clip_parameter_gradients, model, max_norm)
+    backward_with(model(x), grad_out)
+    return {"raised": result["raised"], "grads": grads_of(model)}
 
 
-def test_clip_parameter_gradients_returns_one_handle_per_trainable_parameter(kata, device):
-    """It returns a list holding one RemovableHandle per parameter that requires grad."""
-    model = make_model(device)
-    handles = clip_parameters(kata, model, 1.0)
-    count = len(list(model.parameters()))
-    if not isinstance(handles, list) or len(handles) != count:
-        got = f"{len(handles)} entries" if isinstance(handles, list) else f"a {type(handles).__name__}"
-        fail(
-            f"clip_parameter_gradients returned {got}; expected a list of {count} handles, one per parameter "
-            "(p.register_hook(fn) returns the handle): tensor hooks are what clip future backward passes."
-        )
-    for handle in handles:
-        if not isinstance(handle, RemovableHandle):
-            fail(f"the returned list holds a {type(handle).__name__}; return the RemovableHandle from p.register_hook.")
+# ------------------------------------------------------------------------------------------ judge side
 
 
-def test_parameter_gradients_are_rescaled_to_norm_max_norm(kata, device):
-    """After registration, each parameter's gradient is its plain gradient rescaled to norm max_norm."""
-    model = make_model(device)
-    x, r = make_batch(device)
-    plain = plain_grads(model, x, r)
-    clip_parameters(kata, model, 1.0)
-    backward(model, x, r)
-    for name, grad in current_grads(model).items():
-        assert_close(
-            grad, clipped(plain[name], 1.0), f"{name}.grad (plain norm {float(plain[name].norm()):.3g})",
-            why=f"Each parameter's gradient must be clipped to max_norm=1.0, direction kept. {RESCALE}",
-        )
+def reference_clip(grad, max_norm):
+    """The expected result: grad rescaled to norm max_norm when its norm exceeds it, else grad itself."""
+    norm = float(torch.linalg.vector_norm(grad.double()))
+    if norm > max_norm:
+        return (grad.double() * (max_norm / norm)).to(grad.dtype)
+    return grad
 
 
-def test_parameter_gradients_within_max_norm_are_untouched(kata, device):
-    """With a max_norm larger than every gradient norm, the gradients are the plain ones."""
-    model = make_model(device)
-    x, r = make_batch(device)
-    plain = plain_grads(model, x, r)
-    clip_parameters(kata, model, 1e4)
-    backward(model, x, r)
-    for name, grad in current_grads(model).items():
-        assert_close(
-            grad, plain[name], f"{name}.grad with max_norm=1e4",
-            why="Gradients within max_norm must be left untouched: clipping only shrinks gradients that are too long.",
-        )
+def norm_of(grad):
+    return float(torch.linalg.vector_norm(grad.double()))
 
 
-def test_parameter_gradients_are_clipped_on_their_own(kata, device):
-    """Each parameter gets the whole max_norm: a parameter within it is untouched even when others are clipped."""
-    model = make_model(device)
-    x, r = make_batch(device)
-    plain = plain_grads(model, x, r)
-    norms = {name: float(g.norm()) for name, g in plain.items()}
-    ordered = sorted(norms.values())
-    max_norm = (ordered[1] * ordered[2]) ** 0.5  # the two smallest norms fit within it, the two largest do not
-    clip_parameters(kata, model, max_norm)
-    backward(model, x, r)
-    for name, grad in current_grads(model).items():
-        assert_close(
-            grad, clipped(plain[name], max_norm),
-            f"{name}.grad (plain norm {norms[name]:.3g}, max_norm {max_norm:.3g})",
-            why=(
-                "Each parameter is clipped on its own: one within max_norm is untouched, a longer one gets norm "
-                "max_norm. Do not split the budget between parameters or clip their global norm."
-            ),
-        )
+def with_norm(grad, norm):
+    """grad rescaled (in float64) to the given norm, in its own dtype and layout."""
+    current = norm_of(grad)
+    if current == 0:
+        grad = torch.ones_like(grad)
+        current = norm_of(grad)
+    return (grad.double() * (norm / current)).to(grad.dtype)
 
 
-def test_frozen_parameters_are_skipped(kata, device):
-    """Parameters with requires_grad=False get no hook and no handle; the others are still clipped."""
-    model = make_model(device)
-    model[0].weight.requires_grad_(False)
-    x, r = make_batch(device)
-    plain = plain_grads(model, x, r)
-    handles = attempt(
-        kata.clip_parameter_gradients, model, 1.0, doing="clip_parameter_gradients on a model with a frozen weight",
-        why="Skip frozen parameters (requires_grad=False): they get no gradient, and register_hook refuses them.",
-    )
-    if not isinstance(handles, list) or len(handles) != 3:
-        fail(
-            f"expected 3 handles for a model with 3 trainable parameters and 1 frozen one, got "
-            f"{len(handles) if isinstance(handles, list) else type(handles).__name__}: skip frozen parameters."
-        )
-    backward(model, x, r)
-    if model[0].weight.grad is not None:
-        fail("the frozen weight received a gradient: frozen parameters must be skipped.")
-    for name, grad in current_grads(model).items():
-        if name != "0.weight":
-            assert_close(grad, clipped(plain[name], 1.0), f"{name}.grad next to a frozen weight", why=RESCALE)
+# Tensor.renorm and clip_grad_norm_ divide by norm + 1e-7 or + 1e-6: such an epsilon is allowed, so a clipped
+# gradient of plain norm n may be off by up to EPSILON / n (relative).
+EPSILON = 2e-6
 
 
-def test_parameter_hooks_clip_every_future_backward_pass(kata, device):
+def tolerance(dtype, expected, norm=None):
+    """rtol/atol for a gradient in `dtype`; `norm`: the plain norm of a gradient that was clipped."""
+    scale = float(expected.double().abs().max()) if expected.numel() else 1.0
+    slack = EPSILON / norm if norm else 0.0
+    if dtype == torch.float64:
+        return {"rtol": 1e-9 + slack, "atol": (1e-12 + slack) * max(scale, 1e-30)}
+    eps = torch.finfo(dtype).eps
+    return {"rtol": 16 * eps + slack, "atol": (16 * eps + slack) * scale}
+
+
+def check_grad(got, expected, what, why, norm=None):
+    if got is None:
+        fail(f"{what} is None: the gradient never arrived. {why}")
+    assert_close(got, expected, what, why=why, **tolerance(expected.dtype, expected, norm))
+
+
+def check_raised(raised, call):
+    if raised is None:
+        fail(f"{call} returned without raising ValueError: {VALIDATE}")
+    if "ValueError" not in raised["types"]:
+        fail(f"{call} raised {raised['type']}: {raised['message']}; expected ValueError: {VALIDATE}")
+
+
+def spell(max_norm):
+    return repr(max_norm) if isinstance(max_norm, int) else f"{max_norm:.4g}"
+
+
+def called(function, *max_norms):
+    """`clip_gradient_hook(2) (an int max_norm)`: the call, saying when max_norm is an int."""
+    calls = " and ".join(f"{function}({spell(m)})" for m in max_norms)
+    return calls + (" (an int max_norm)" if any(isinstance(m, int) for m in max_norms) else "")
+
+
+def hook_result(kata, max_norm, grad_input, grad_output, words):
+    """The hook's return value, after checking it is a tuple/list with one entry per grad_input entry."""
+    seen = kata.run(call_hook, max_norm, list(grad_input), list(grad_output),
+                    doing=f"calling the hook from {called('clip_gradient_hook', max_norm)} on {words}", why=INPUTS)
+    out = seen["out"]
+    if out is None:
+        fail("the hook returned None, which tells autograd to keep grad_input as it was: nothing gets clipped. "
+             "Return the new grad_input tuple.")
+    if not isinstance(out, (tuple, list)):
+        fail(f"the hook returned {out!r}; return a tuple, one entry per grad_input entry.")
+    if len(out) != len(grad_input):
+        fail(f"the hook returned {len(out)} entries for a grad_input of {len(grad_input)} entries: keep None entries "
+             "in place. grad_input[i] belongs to input i; autograd matches them by position.")
+    for i, (new, old) in enumerate(zip(out, grad_input)):
+        if old is None and new is not None:
+            fail(f"grad_input[{i}] was None but the hook returned a {type(new).__name__} there: keep None entries "
+                 "in place.")
+        if old is not None and not isinstance(new, torch.Tensor):
+            fail(f"grad_input[{i}] was a tensor but the hook returned {new!r} there: keep None entries in place, "
+                 "and return a tensor for every tensor.")
+        if old is not None and new.dtype != old.dtype:
+            fail(f"the hook returned grad_input[{i}] in dtype {new.dtype} for a {old.dtype} gradient: keep the "
+                 "gradient's dtype (autograd needs it).")
+    return seen
+
+
+# ------------------------------------------------------------------------------------------ inputs
+
+
+@st.composite
+def gradients(draw, dtypes=FLOAT_DTYPES, min_dims=1, min_width=1):
+    """A gradient tensor spec: 1-D or with leading dimensions, any layout, any float dtype."""
+    width = draw(sizes(min_width, 6))
+    dtype = draw(st.sampled_from(dtypes))
+    spec = draw(tensors((width,), min_leading=min_dims - 1, max_leading=2, dtypes=(dtype,)))
+    scale = draw(st.sampled_from([1.0, 3.0] if dtype in HALF else [0.01, 1.0, 10.0, 1000.0]))
+    return TensorSpec(spec.shape, spec.dtype, spec.layout, spec.seed, scale)
+
+
+@st.composite
+def stacks(draw, dtypes=(torch.float32, torch.float64), frozen=True, tied=True):
+    """frozen / tied: True (drawn), False (none) or "always" (at least one frozen parameter / tied weight)."""
+    """A generated stack: Linear (with or without bias, tied, nested in a Sequential), Tanh, Gain."""
+    d_in = draw(sizes(1, 4))
+    width, layers, linears = d_in, [], []  # linears: (index, in, out)
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["linear", "linear", "tanh", "gain"]))
+        if kind == "linear":
+            ties = [(i, o) for i, n_in, o in linears if n_in == width]
+            tie, out = None, draw(sizes(1, 4))
+            if tied and ties and draw(st.booleans()):
+                tie, out = draw(st.sampled_from(ties))
+            bias = draw(st.booleans())
+            freeze = draw(st.lists(st.sampled_from(["weight", "bias"] if bias else ["weight"]), unique=True,
+                                   max_size=2)) if frozen else []
+            layers.append(["linear", out, bias, tie, freeze, draw(st.booleans())])
+            linears.append((len(layers) - 1, width, out))
+            width = out
+        elif kind == "gain":
+            layers.append(["gain", ["gain"] if frozen and draw(st.booleans()) else [], draw(st.booleans())])
+        else:
+            layers.append(["tanh"])
+    if tied == "always" and not any(layer[0] == "linear" and layer[3] is not None for layer in layers):
+        layers.append(["linear", width, draw(st.booleans()), None, [], False])
+        layers.append(["linear", width, draw(st.booleans()), len(layers) - 1, [], draw(st.booleans())])
+    if frozen == "always" and not any(layer[0] != "tanh" and layer[-2] for layer in layers):
+        layers.append(["gain", ["gain"], draw(st.booleans())])
+    # The last layer is a trainable linear with a bias: every stack has at least two parameters to clip.
+    layers.append(["linear", draw(sizes(1, 4)), True, None, [], False])
+    dtype = draw(st.sampled_from(dtypes))
+    xs = draw(tensors((d_in,), max_leading=2, dtypes=(dtype,)))
+    seed = draw(st.integers(0, 2**16))
+    scale = draw(st.sampled_from([1.0] if dtype in HALF else [1.0, 10.0]))
+    return {"d_in": d_in, "layers": layers}, xs, seed, scale
+
+
+class Case:
+    """The judge's own copy of a drawn stack, with its weights, input and grad_out."""
+
+    def __init__(self, drawn, device):
+        self.desc, self.xs, seed, scale = drawn
+        self.device = device
+        self.x = self.xs.make(device)
+        self.dtype = self.x.dtype
+        generator = torch.Generator().manual_seed(seed)
+        model, _ = self.model()
+        self.state = {name: (torch.randn(p.shape, generator=generator, dtype=torch.float64)).to(self.dtype)
+                      for name, p in model.named_parameters()}
+        d_out = self.desc["layers"][-1][1]
+        self.grad_out = TensorSpec((*self.xs.shape[:-1], d_out), self.dtype, seed=seed + 1, scale=scale).make(device)
+        self.trainable = [name for name, p in model.named_parameters() if p.requires_grad]
+        self.plain = self.grads()
+
+    def model(self, calls=()):
+        """The judge's model, with reference hooks registered for each max_norm in calls."""
+        model = build_stack(self.desc, self.dtype, self.device)
+        if hasattr(self, "state"):
+            load(model, self.state)
+        handles = [[p.register_hook(lambda g, m=max_norm: reference_clip(g, m))
+                    for p in model.parameters() if p.requires_grad] for max_norm in calls]
+        return model, handles
+
+    def grads(self, calls=(), passes=1, accumulate=False, remove=()):
+        model, handles = self.model(calls)
+        for call in remove:
+            for handle in handles[call]:
+                handle.remove()
+        seen = []
+        for _ in range(passes):
+            backward_with(model(self.x), self.grad_out)
+            seen.append(grads_of(model))
+            if not accumulate:
+                model.zero_grad(set_to_none=True)
+        return seen if passes > 1 else seen[0]
+
+    def words(self):
+        layers = self.desc["layers"]
+        tied = sum(1 for layer in layers if layer[0] == "linear" and layer[3] is not None)
+        frozen = sum(len(layer[4]) for layer in layers if layer[0] == "linear") + sum(
+            len(layer[1]) for layer in layers if layer[0] == "gain")
+        extras = [f"{tied} tied weight(s)" if tied else "", f"{frozen} frozen parameter(s)" if frozen else ""]
+        extra = ", ".join(e for e in extras if e)
+        return (f"a stack of {len(layers)} layers{f' with {extra}' if extra else ''} on "
+                f"{self.xs.describe()}")
+
+    def run(self, kata, calls, **kwargs):
+        return kata.run(parameter_run, self.desc, self.state, self.x, self.grad_out, list(calls), **kwargs,
+                        doing=f"{called('clip_parameter_gradients', *calls)} on {self.words()}, then backward")
+
+    def norms(self):
+        return {name: norm_of(self.plain[name]) for name in self.trainable}
+
+
+def choose_max_norm(norms, mode, as_int, fraction):
+    """A max_norm placed relative to the plain gradient norms."""
+    values = sorted(v for v in norms.values() if v > 0) or [1.0]
+    if mode == "below_all":
+        value = values[0] * fraction
+    elif mode == "between" and len(values) >= 2:
+        value = math.sqrt(values[0] * values[-1])
+    elif mode == "at":
+        value = values[len(values) // 2]
+    elif mode == "huge":
+        value = 1e30
+    elif mode == "inf":
+        value = math.inf
+    else:
+        value = values[-1] * (1 + fraction)
+    if as_int and 1 <= value < 2**31:
+        return math.ceil(value) if mode == "above_all" else int(value)
+    return value
+
+
+def check_stack(got, expected, case, when, why, floor=math.inf):
+    if sorted(got) != sorted(expected):
+        fail(f"{when}: the model's parameters changed: expected {sorted(expected)}, found {sorted(got)}.")
+    for name, value in expected.items():
+        if value is None:
+            if got[name] is not None:
+                fail(f"{when}: the frozen parameter {name} received a gradient: skip frozen parameters.")
+            continue
+        plain = norm_of(case.plain[name])
+        check_grad(got[name], value, f"{name}.grad {when} (plain norm {plain:.4g}) on {case.words()}", why,
+                   min(plain, floor))
+
+
+# ------------------------------------------------------------------------------------------ specs: the hook
+
+
+@given(max_norm=st.sampled_from(BAD_MAX_NORMS))
+@examples(6)
+def test_clip_gradient_hook_rejects_zero_negative_and_nan(kata, device, max_norm):
+    """clip_gradient_hook(max_norm) raises ValueError when max_norm is 0, negative or nan."""
+    seen = kata.run(make_hook, max_norm, doing=f"clip_gradient_hook({max_norm!r})")
+    check_raised(seen["raised"], f"clip_gradient_hook({max_norm!r})")
+
+
+@given(entries=st.lists(st.booleans(), min_size=1, max_size=4), grad=gradients(), max_norm=st.sampled_from([1, 0.5]))
+@examples(8)
+def test_hook_returns_one_entry_per_grad_input_entry(kata, device, entries, grad, max_norm):
+    """The hook returns one entry per grad_input entry, None entries kept as None in their place."""
+    grad_input = [TensorSpec(grad.shape, grad.dtype, grad.layout, grad.seed + i, grad.scale).make(device)
+                  if present else None for i, present in enumerate(entries)]
+    words = f"a grad_input of {len(entries)} entries ({sum(entries)} tensors, the rest None)"
+    hook_result(kata, max_norm, grad_input, [grad.make(device)], words)
+
+
+@given(grad=gradients(), factor=st.sampled_from([0.5, 0.1, 1e-3, 1e-6]), as_int=st.booleans(),
+       whole=st.integers(1, 3))
+@examples(12)
+def test_hook_rescales_a_long_gradient_to_norm_max_norm(kata, device, grad, factor, as_int, whole):
+    """A grad_input tensor whose norm exceeds max_norm comes back as g * (max_norm / ||g||)."""
+    g = grad.make(device)
+    factor = max(factor, 0.1) if g.dtype in HALF else factor
+    if as_int:  # an int max_norm: the gradient is made 1/factor times longer than it
+        max_norm = whole
+        g = with_norm(g, whole / factor)
+    else:
+        g = with_norm(g, norm_of(g)) if norm_of(g) == 0 else g
+        max_norm = norm_of(g) * factor
+    seen = hook_result(kata, max_norm, [g], [g.clone()], grad.describe("gradient"))
+    what = f"the hook's result for {grad.describe('gradient')} of norm {norm_of(g):.4g} with max_norm={spell(max_norm)}"
+    assert_close(seen["out"][0], reference_clip(g, max_norm), what,
+                 why=f"It must be rescaled to norm max_norm over the whole tensor. {RESCALE}",
+                 **tolerance(g.dtype, reference_clip(g, max_norm), norm_of(g)))
+
+
+@given(grad=gradients(min_width=2), factor=st.sampled_from([0.3, 0.05]))
+@examples(8)
+def test_hook_keeps_the_gradient_direction(kata, device, grad, factor):
+    """Clipping rescales the gradient: the result points in exactly the same direction."""
+    g = grad.make(device)
+    max_norm = float(g.double().abs().max()) * factor or 1.0
+    out = hook_result(kata, max_norm, [g], [g.clone()], grad.describe("gradient"))["out"][0].double()
+    cosine = float((out * g.double()).sum() / (out.norm() * g.double().norm()))
+    if not cosine > 1 - max(16 * torch.finfo(g.dtype).eps ** 2, 1e-12):
+        fail(f"the clipped {grad.describe('gradient')} points in a different direction (cosine {cosine:.4f} with the "
+             f"original): clamping elements changes the direction. {RESCALE}")
+
+
+@given(grad=gradients(), mode=st.sampled_from(["at", "above", "huge", "inf", "zero", "int"]))
+@examples(12)
+def test_hook_leaves_gradients_within_max_norm_untouched(kata, device, grad, mode):
+    """A tensor of norm at most max_norm (exactly at it, zero, huge or infinite max_norm) comes back unchanged."""
+    g = grad.make(device)
+    if mode == "zero":
+        g = torch.zeros_like(g)
+    norm = norm_of(g)
+    max_norm = {"at": norm, "above": 2 * norm, "huge": 1e30, "inf": math.inf, "zero": 1.0,
+                "int": math.ceil(norm) + 1}[mode]
+    seen = hook_result(kata, max_norm, [g], [g.clone()], grad.describe("gradient"))
+    what = f"the hook's result for {grad.describe('gradient')} of norm {norm:.4g} with max_norm={spell(max_norm)}"
+    zero = " A zero gradient stays zero: do not divide by its zero norm." if mode == "zero" else ""
+    assert_close(seen["out"][0], g, what, why=UNTOUCHED + zero, **tolerance(g.dtype, g))
+
+
+@given(grad=gradients(), as_int=st.booleans())
+@examples(8)
+def test_hook_clips_each_input_gradient_on_its_own(kata, device, grad, as_int):
+    """Each grad_input tensor is clipped on its own to max_norm; there is no norm budget shared between them."""
+    max_norm = 2 if as_int else 1.5
+    first = with_norm(grad.make(device), 0.8 * max_norm)
+    second = with_norm(TensorSpec(grad.shape, grad.dtype, grad.layout, grad.seed + 1).make(device), 5 * max_norm)
+    out = hook_result(kata, max_norm, [first, None, second], [second], f"two {grad.describe('gradients')}")["out"]
+    why = ("Each tensor is clipped on its own: any tensor with norm <= max_norm is untouched and every longer one gets "
+           "norm max_norm. Splitting the budget or clipping the global norm of all tensors is a different rule.")
+    assert_close(out[0], first, f"grad_input[0] (norm {norm_of(first):.3g}, max_norm {max_norm})", why=why,
+                 **tolerance(first.dtype, first))
+    expected = reference_clip(second, max_norm)
+    assert_close(out[2], expected, f"grad_input[2] (norm {norm_of(second):.3g}, max_norm {max_norm})", why=why,
+                 **tolerance(second.dtype, expected, norm_of(second)))
+
+
+@given(grad=gradients())
+@examples(6)
+def test_hook_clips_grad_input_not_grad_output(kata, device, grad):
+    """The hook returns grad_input clipped; grad_output is only read, never returned in its place."""
+    grad_input = with_norm(TensorSpec(grad.shape, grad.dtype, grad.layout, grad.seed).make(device), 4.0)
+    grad_output = with_norm(TensorSpec(grad.shape, grad.dtype, grad.layout, grad.seed + 7).make(device), 6.0)
+    max_norm = 0.5
+    out = hook_result(kata, max_norm, [grad_input], [grad_output], grad.describe("gradient"))["out"]
+    expected = reference_clip(grad_input, max_norm)
+    assert_close(out[0], expected, "the hook's return value",
+                 why=f"{INPUTS} Clip grad_input; a full backward hook cannot change grad_output.",
+                 **tolerance(expected.dtype, expected, norm_of(grad_input)))
+
+
+@given(grad=gradients(), size=sizes(1, 3))
+@examples(6)
+def test_hook_does_not_modify_its_arguments(kata, device, grad, size):
+    """The tensors passed in as grad_input and grad_output are left as they were."""
+    grad_input = [with_norm(TensorSpec(grad.shape, grad.dtype, grad.layout, grad.seed + i).make(device), 3.0)
+                  for i in range(size)]
+    grad_output = [with_norm(TensorSpec(grad.shape, grad.dtype, grad.layout, grad.seed + 9).make(device), 3.0)]
+    seen = hook_result(kata, 0.5, grad_input, grad_output, grad.describe("gradient"))
+    why = "The hook modified its argument in place: backward hooks must not modify their arguments; return new tensors."
+    for i, (after, before) in enumerate(zip(seen["grad_input_after"], grad_input)):
+        assert_close(after, before, f"grad_input[{i}] after the hook", rtol=0, atol=0, why=why)
+    assert_close(seen["grad_output_after"][0], grad_output[0], "grad_output[0] after the hook", rtol=0, atol=0,
+                 why=why)
+
+
+# ------------------------------------------------------------------------------------------ specs: registered
+
+
+@st.composite
+def two_layer_cases(draw, dtypes=FLOAT_DTYPES):
+    d_in, hidden, d_out = draw(sizes(1, 5)), draw(sizes(1, 5)), draw(sizes(1, 4))
+    xs = draw(tensors((d_in,), max_leading=2, dtypes=dtypes))
+    seed = draw(st.integers(0, 2**16))
+    fraction = draw(st.sampled_from([0.5, 0.1, 0.01]))
+    as_int = draw(st.booleans())
+    return d_in, hidden, d_out, xs, seed, fraction, as_int
+
+
+def two_layer_setup(case, device):
+    d_in, hidden, d_out, xs, seed, fraction, as_int = case
+    x = xs.make(device)
+    dtype = x.dtype
+    scale = 1.0 if dtype in HALF else 10.0
+    weights = [[TensorSpec(shape, dtype, seed=seed + i).make(device) for i, shape in enumerate(shapes)]
+               for shapes in (((hidden, d_in), (hidden,)), ((d_out, hidden), (d_out,)))]
+    weights[1] = [TensorSpec(w.shape, dtype, seed=seed + 5 + i, scale=scale).make(device)
+                  for i, w in enumerate(weights[1])]
+    grad_out = TensorSpec((*xs.shape[:-1], d_out), dtype, seed=seed + 9, scale=scale).make(device)
+    plain = run_two_layers(*two_layers(weights, dtype, device), x, grad_out)
+    norm = norm_of(plain["h"]) or 1.0
+    max_norm = int(norm * fraction) if as_int and norm * fraction >= 1 else norm * fraction
+    first, second = two_layers(weights, dtype, device)
+    second.register_full_backward_hook(
+        lambda m, gi, go: tuple(None if g is None else reference_clip(g, max_norm) for g in gi))
+    expected = run_two_layers(first, second, x, grad_out)
+    return weights, x, grad_out, max_norm, plain, expected, f"{xs.describe()} (max_norm={spell(max_norm)})"
+
+
+@given(case=two_layer_cases())
+@examples(10)
+def test_registered_hook_clips_the_gradient_flowing_to_earlier_layers(kata, device, case):
+    """Registered on a layer, the hook clips the gradient reaching its input, the input x and the layer before it."""
+    weights, x, grad_out, max_norm, plain, expected, words = two_layer_setup(case, device)
+    seen = kata.run(hooked_two_layers, weights, x, grad_out, max_norm,
+                    doing=f"backward through Linear -> Linear hooked with {called('clip_gradient_hook', max_norm)} "
+                          f"on {words}", why=INPUTS)
+    for name in ("h", "x", "first.weight", "first.bias"):
+        label = "the gradient reaching the hooked layer's input" if name == "h" else f"{name}.grad"
+        check_grad(seen[name], expected[name], f"{label} on {words}",
+                   f"{INPUTS} It must arrive clipped to max_norm, so everything before the hook sees the clipped "
+                   f"gradient. {RESCALE}", norm_of(plain["h"]))
+
+
+@given(case=two_layer_cases())
+@examples(6)
+def test_registered_hook_leaves_the_layers_own_weight_gradient_alone(kata, device, case):
+    """The layer's own weight and bias gradients are not in grad_input: the hook leaves them exactly as they were."""
+    weights, x, grad_out, max_norm, plain, expected, words = two_layer_setup(case, device)
+    seen = kata.run(hooked_two_layers, weights, x, grad_out, max_norm,
+                    doing=f"backward through Linear -> Linear hooked with {called('clip_gradient_hook', max_norm)} "
+                          f"on {words}", why=INPUTS)
+    for name in ("second.weight", "second.bias"):
+        check_grad(seen[name], plain[name], f"{name}.grad of the hooked layer on {words}",
+                   "The hook must not touch the layer's own weight gradient: grad_input holds the gradients with "
+                   "respect to the inputs only. To clip a parameter's gradient, use clip_parameter_gradients.")
+
+
+@given(grad=gradients(dtypes=(torch.float32, torch.float64)), scale=st.sampled_from([2.0, -0.5, 3]),
+       y_grad=st.booleans(), max_norm=st.sampled_from([1, 0.25]))
+@examples(8)
+def test_registered_hook_handles_inputs_without_gradient(kata, device, grad, scale, y_grad, max_norm):
+    """With a float input and an input that needs no gradient, grad_input holds None there; the rest is clipped."""
+    x = TensorSpec(grad.shape, grad.dtype, grad.layout, grad.seed, 1.0).make(device)
+    y = TensorSpec(grad.shape, grad.dtype, grad.layout, grad.seed + 1, 1.0).make(device, requires_grad=y_grad)
+    grad_out = TensorSpec(grad.shape, grad.dtype, seed=grad.seed + 2, scale=10.0).make(device)
+    seen = kata.run(hooked_scale_add, x, scale, y, grad_out, max_norm,
+                    doing=f"backward through module(x, {scale}, y) hooked with {called('clip_gradient_hook', max_norm)}"
+                          f" on {grad.describe()}", why=INPUTS)
+    why = f"grad_input is (dx, None, dy or None): keep None in place and clip each tensor on its own. {RESCALE}"
+    check_grad(seen["x"], reference_clip(grad_out * scale, max_norm), f"x.grad on {grad.describe()}", why,
+               norm_of(grad_out * scale))
+    if y_grad:
+        check_grad(seen["y"], reference_clip(grad_out, max_norm), f"y.grad on {grad.describe()}", why,
+                   norm_of(grad_out))
+
+
+# ------------------------------------------------------------------------------------------ specs: parameters
+
+
+@given(drawn=stacks(), max_norm=st.sampled_from(BAD_MAX_NORMS))
+@examples(6)
+def test_clip_parameter_gradients_rejects_a_bad_max_norm_and_registers_nothing(kata, device, drawn, max_norm):
+    """clip_parameter_gradients raises ValueError for 0, negative or nan max_norm, before registering any hook."""
+    case = Case(drawn, device)
+    seen = kata.run(parameter_rejected, case.desc, case.state, case.x, case.grad_out, max_norm,
+                    doing=f"clip_parameter_gradients(model, {max_norm!r})")
+    check_raised(seen["raised"], f"clip_parameter_gradients(model, {max_norm!r})")
+    check_stack(seen["grads"], case.plain, case, "after a rejected call",
+                "The call raised, yet hooks were left registered: validate max_norm before registering anything.")
+
+
+@given(drawn=stacks(tied="always"))
+@examples(10)
+def test_clip_parameter_gradients_returns_one_handle_per_trainable_parameter(kata, device, drawn):
+    """It returns a list of one handle per distinct parameter that requires grad (a tied one counts once)."""
+    case = Case(drawn, device)
+    seen = case.run(kata, [1.0])
+    count = len(case.trainable)
+    if seen["counts"][0] is None:
+        fail(f"clip_parameter_gradients returned a {seen['types'][0]}; expected a list of {count} handles, one per "
+             "trainable parameter (p.register_hook(fn) returns the handle).")
+    if seen["counts"][0] != count:
+        fail(f"clip_parameter_gradients returned {seen['counts'][0]} handles for {case.words()}, which has {count} "
+             "distinct trainable parameters: register one hook per parameter, once (module.parameters() yields a "
+             "tied parameter once and includes submodules; skip frozen ones).")
+
+
+@given(drawn=stacks(dtypes=FLOAT_DTYPES), mode=st.sampled_from(["below_all", "between", "at"]),
+       as_int=st.booleans(), fraction=st.sampled_from([0.5, 0.1]))
+@examples(12)
+def test_every_parameter_gradient_is_clipped_including_the_weight(kata, device, drawn, mode, as_int, fraction):
+    """After registration, every parameter's gradient, the weight's too, is clipped to norm max_norm on backward."""
+    case = Case(drawn, device)
+    max_norm = choose_max_norm(case.norms(), mode, as_int, fraction)
+    seen = case.run(kata, [max_norm])
+    check_stack(seen["passes"][0], case.grads([max_norm]), case, f"with max_norm={spell(max_norm)}",
+                f"Every trainable parameter's gradient, the weight gradient included, must be clipped to max_norm, "
+                f"direction kept (the seed's backward hook never clipped it). {RESCALE}")
+
+
+@given(drawn=stacks(dtypes=FLOAT_DTYPES), mode=st.sampled_from(["above_all", "huge", "inf"]), as_int=st.booleans())
+@examples(6)
+def test_parameter_gradients_within_max_norm_are_untouched(kata, device, drawn, mode, as_int):
+    """With a max_norm at least every gradient norm (huge, infinite), the gradients are the plain ones."""
+    case = Case(drawn, device)
+    max_norm = choose_max_norm(case.norms(), mode, as_int, 0.5)
+    seen = case.run(kata, [max_norm])
+    check_stack(seen["passes"][0], case.plain, case, f"with max_norm={spell(max_norm)}", UNTOUCHED)
+
+
+@given(drawn=stacks(frozen=False), as_int=st.booleans())
+@examples(8)
+def test_parameter_gradients_are_clipped_on_their_own(kata, device, drawn, as_int):
+    """Each parameter gets the whole max_norm: one within it is untouched even when others are clipped."""
+    case = Case(drawn, device)
+    max_norm = choose_max_norm(case.norms(), "between", as_int, 0.5)
+    seen = case.run(kata, [max_norm])
+    check_stack(seen["passes"][0], case.grads([max_norm]), case, f"with max_norm={spell(max_norm)}", OWN)
+
+
+@given(drawn=stacks(frozen="always"), fraction=st.sampled_from([0.5, 0.1]))
+@examples(8)
+def test_frozen_parameters_are_skipped(kata, device, drawn, fraction):
+    """Parameters with requires_grad=False get no hook and no gradient; the others are still clipped."""
+    case = Case(drawn, device)
+    frozen = [name for name, grad in case.plain.items() if grad is None]
+    if not frozen:
+        fail("internal: the drawn stack has no frozen parameter.")
+    max_norm = choose_max_norm(case.norms(), "below_all", False, fraction)
+    seen = kata.run(parameter_run, case.desc, case.state, case.x, case.grad_out, [max_norm],
+                    doing=f"clip_parameter_gradients on {case.words()}",
+                    why="Skip frozen parameters (requires_grad=False): they get no gradient, and register_hook "
+                        "refuses them.")
+    check_stack(seen["passes"][0], case.grads([max_norm]), case, f"next to frozen parameters {frozen}",
+                f"Skip frozen parameters and clip the trainable ones. {RESCALE}")
+
+
+@given(drawn=stacks(frozen=False), fraction=st.sampled_from([0.5, 0.1]))
+@examples(6)
+def test_parameter_hooks_clip_every_future_backward_pass(kata, device, drawn, fraction):
     """Registered before any backward, the hooks clip the gradients of each later backward pass."""
-    model = make_model(device)
-    batches = [make_batch(device) for _ in range(2)]
-    plain = [plain_grads(model, x, r) for x, r in batches]
-    clip_parameters(kata, model, 1.0)
-    for step, (x, r) in enumerate(batches, start=1):
-        backward(model, x, r)
-        for name, grad in current_grads(model).items():
-            if grad is None:
-                fail(f"{name}.grad is None after backward pass {step}.")
-            assert_close(
-                grad, clipped(plain[step - 1][name], 1.0), f"{name}.grad in backward pass {step}",
-                why=(
+    case = Case(drawn, device)
+    max_norm = choose_max_norm(case.norms(), "below_all", False, fraction)
+    seen = case.run(kata, [max_norm], passes=2)
+    expected = case.grads([max_norm], passes=2)
+    for step in range(2):
+        check_stack(seen["passes"][step], expected[step], case, f"in backward pass {step + 1}",
                     "clip_parameter_gradients must clip every future backward pass: register a tensor hook "
-                    "(p.register_hook) instead of clipping the .grad that exists at call time."
-                ),
-            )
-        model.zero_grad(set_to_none=True)
+                    "(p.register_hook) instead of clipping the .grad that exists at call time.")
 
 
-def test_parameter_hooks_clip_each_pass_before_accumulation(kata, device):
+@given(drawn=stacks(frozen=False), fraction=st.sampled_from([0.5, 0.1]))
+@examples(6)
+def test_parameter_hooks_clip_each_pass_before_accumulation(kata, device, drawn, fraction):
     """Two backward passes without zero_grad accumulate two clipped gradients (tensor hooks run before .grad)."""
-    model = make_model(device)
-    x, r = make_batch(device)
-    plain = plain_grads(model, x, r)
-    clip_parameters(kata, model, 1.0)
-    backward(model, x, r)
-    backward(model, x, r)
-    for name, grad in current_grads(model).items():
-        assert_close(
-            grad, 2 * clipped(plain[name], 1.0), f"{name}.grad after two accumulated passes",
-            why=(
-                "A tensor hook (p.register_hook) clips each pass's gradient before it is accumulated into .grad; "
-                "the sum of two clipped gradients has norm 2 * max_norm here."
-            ),
-        )
+    case = Case(drawn, device)
+    max_norm = choose_max_norm(case.norms(), "below_all", False, fraction)
+    seen = case.run(kata, [max_norm], passes=2, accumulate=True)
+    expected = case.grads([max_norm], passes=2, accumulate=True)
+    check_stack(seen["passes"][1], expected[1], case, "after two accumulated passes",
+                "A tensor hook (p.register_hook) clips each pass's gradient before it is accumulated into .grad; the "
+                "sum of two clipped gradients has norm 2 * max_norm here.")
 
 
-def test_removing_the_handles_restores_plain_gradients(kata, device):
-    """After handle.remove() on every returned handle, backward gives the plain, unclipped gradients."""
-    model = make_model(device)
-    x, r = make_batch(device)
-    plain = plain_grads(model, x, r)
-    handles = clip_parameters(kata, model, 1.0)
-    for handle in handles:
-        attempt(handle.remove, doing="handle.remove()", why="Return the handles that p.register_hook gives you.")
-    backward(model, x, r)
-    for name, grad in current_grads(model).items():
-        assert_close(
-            grad, plain[name], f"{name}.grad after removing every handle",
-            why="Removing the returned handles must remove the hooks: return the handles of the hooks you registered.",
-        )
+@given(drawn=stacks(frozen=False), fraction=st.sampled_from([0.5, 0.1]))
+@examples(6)
+def test_parameter_hooks_do_not_modify_the_gradient_in_place(kata, device, drawn, fraction):
+    """The gradient a parameter hook receives is left as it was: the hook returns a new tensor."""
+    case = Case(drawn, device)
+    max_norm = choose_max_norm(case.norms(), "below_all", False, fraction)
+    seen = case.run(kata, [max_norm], spy=True)
+    if not seen["changed_in_place"]:
+        fail("no gradient reached the parameter hooks: nothing to observe.")
+    if any(seen["changed_in_place"]):
+        fail(f"a parameter hook modified the gradient it received in place on {case.words()}: hooks must not modify "
+             "their argument; return a new tensor (g * scale), not g.mul_(scale).")
+    check_stack(seen["passes"][0], case.grads([max_norm]), case, f"with max_norm={spell(max_norm)}", RESCALE)
+
+
+@given(drawn=stacks(), order=st.sampled_from(["forward", "reversed", "shuffled"]), seed=st.integers(0, 99))
+@examples(8)
+def test_removing_every_handle_in_any_order_restores_plain_gradients(kata, device, drawn, order, seed):
+    """After handle.remove() on every returned handle, in any order, backward gives the plain gradients."""
+    case = Case(drawn, device)
+    indices = list(range(len(case.trainable)))
+    if order == "reversed":
+        indices.reverse()
+    elif order == "shuffled":
+        random.Random(seed).shuffle(indices)
+    max_norm = choose_max_norm(case.norms(), "below_all", False, 0.5)
+    seen = case.run(kata, [max_norm], removal=[(0, i) for i in indices])
+    check_stack(seen["passes"][0], case.plain, case, f"after removing every handle in {order} order",
+                "Removing the returned handles, in any order, must remove the hooks: return the handles of the hooks "
+                "you registered.")
+
+
+@given(drawn=stacks(frozen=False), seed=st.integers(0, 99), fraction=st.sampled_from([0.5, 0.1]))
+@examples(8)
+def test_removing_some_handles_leaves_the_others_clipping(kata, device, drawn, seed, fraction):
+    """Removing some handles restores plain gradients for exactly that many parameters; the others stay clipped."""
+    case = Case(drawn, device)
+    norms = case.norms()
+    if len(norms) < 2:
+        fail("internal: the drawn stack has fewer than two trainable parameters.")
+    max_norm = choose_max_norm(norms, "below_all", False, fraction)
+    chosen = random.Random(seed).sample(range(len(norms)), random.Random(seed + 1).randint(1, len(norms) - 1))
+    seen = case.run(kata, [max_norm], removal=[(0, i) for i in chosen])
+    got = seen["passes"][0]
+    plain_names, clipped_names = [], []
+    for name in case.trainable:
+        grad = got.get(name)
+        if grad is None:
+            fail(f"{name}.grad is None after removing {len(chosen)} of {len(norms)} handles on {case.words()}.")
+        clipped = reference_clip(case.plain[name], max_norm)
+        if torch.allclose(grad.double(), case.plain[name].double(), **tolerance(grad.dtype, case.plain[name])):
+            plain_names.append(name)
+        elif torch.allclose(grad.double(), clipped.double(), **tolerance(grad.dtype, clipped, norms[name])):
+            clipped_names.append(name)
+        else:
+            check_grad(grad, clipped, f"{name}.grad after removing some handles", RESCALE, norms[name])
+    if len(plain_names) != len(chosen):
+        fail(f"after removing {len(chosen)} of {len(norms)} handles on {case.words()}, {len(plain_names)} parameters "
+             f"have plain gradients and {len(clipped_names)} clipped ones: each handle must remove exactly its own "
+             "hook, and removing some handles must leave the other hooks clipping.")
+
+
+@given(drawn=stacks(frozen=False), first=st.sampled_from([0.5, 0.1]), second=st.sampled_from([0.3, 0.05]),
+       remove=st.sampled_from([None, 0, 1]))
+@examples(10)
+def test_calling_clip_parameter_gradients_twice_stacks_both_clips(kata, device, drawn, first, second, remove):
+    """Two calls register two sets of hooks: both clip (the smaller max_norm wins); removing one set keeps the other."""
+    case = Case(drawn, device)
+    low = min(v for v in case.norms().values() if v > 0)
+    calls = [low * first, low * second]
+    removal = [] if remove is None else [(remove, i) for i in range(len(case.trainable))]
+    seen = case.run(kata, calls, removal=removal)
+    if seen["counts"] != [len(case.trainable)] * 2:
+        fail(f"two calls to clip_parameter_gradients returned {seen['counts']} handles; expected "
+             f"{len(case.trainable)} from each call: each call registers its own hooks.")
+    expected = case.grads(calls, remove=[] if remove is None else [remove])
+    left = "both calls' hooks" if remove is None else f"only call {2 - remove}'s hooks (call {remove + 1}'s removed)"
+    check_stack(seen["passes"][0], expected, case,
+                f"after calling clip_parameter_gradients twice (max_norm {calls[0]:.3g}, then {calls[1]:.3g}) with "
+                f"{left}",
+                "Each call registers its own hooks with its own max_norm, and they all run: keep max_norm in each "
+                "hook (a closure), not in shared state, and never remove another call's hooks.", min(calls))

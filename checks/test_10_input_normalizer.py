@@ -1,13 +1,58 @@
-"""Kata 10: attach_input_normalizer, a forward pre-hook that standardises the input. Each spec checks one behaviour."""
+"""Kata 10: attach_input_normalizer, a forward pre-hook that standardises a module's input.
+
+Every spec is judged outside the learner's process: a @probe builds a module in the subject, attaches the
+learner's hook, calls the module with tensors the judge drew and records what forward received; the
+spec computes (x - x.mean()) / (x.std() + eps) with its own torch, in float64, and decides.
+
+Contract clauses, and the specs that enforce them:
+
+C1  attach_input_normalizer(module, eps=1e-5) returns the RemovableHandle of one forward pre-hook;
+    handle.remove() restores the plain module (forward receives the caller's x itself again).
+    -> attach_returns_a_removable_handle, removing_the_handle_restores_the_plain_module
+C2  On every call, forward receives (x - x.mean()) / (x.std() + eps) in place of the first argument x:
+    the whole tensor's mean and unbiased std, for any shape with two or more distinct values, any layout
+    (transposed, sliced, expanded), float16/bfloat16/float32/float64, in x's dtype; the module's output
+    is the module applied to that.
+    -> forward_receives_the_standardised_input, standardising_works_in_every_floating_dtype,
+       output_is_the_module_applied_to_the_standardised_input
+C3  eps (int or float > 0, positional or keyword, default 1e-5) is added to the std: a constant input
+    becomes zeros, not nan.
+    -> eps_is_added_to_the_standard_deviation, default_eps_is_1e_minus_5, a_constant_input_becomes_zeros_not_nan
+C4  The statistics come from each call's own x.   -> statistics_are_recomputed_on_every_call
+C5  Every other positional argument reaches forward unchanged, in its place (the same objects).
+    -> extra_positional_arguments_reach_forward_unchanged
+C6  Every keyword argument reaches forward unchanged (the same objects).
+    -> keyword_arguments_reach_forward_unchanged
+C7  x passed by keyword, under the name of forward's first parameter (module(x=t), nn.Linear(input=t)),
+    is standardised too; the other keyword arguments stay as they are.
+    -> x_passed_by_keyword_is_standardised_too
+C8  The caller's tensor is never modified.   -> the_callers_tensor_is_not_modified_in_place
+C9  Gradients flow back to x through the normalisation (mean and std included); grad mode is left as
+    the caller set it, and under torch.no_grad() nothing records history.
+    -> gradients_flow_back_to_the_input, grad_mode_is_left_as_the_caller_set_it
+"""
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from kata_runner.asserts import assert_close, assert_equal, assert_tensor, attempt, fail
+from kata_runner.asserts import assert_close, assert_equal, fail
+from kata_runner.draw import TensorSpec, examples, given, sizes, st, tensors
+from kata_runner.probing import outcome, probe
 
-FORMULA = "The first positional argument x must become (x - x.mean()) / (x.std() + eps): the whole tensor's statistics."
+FORMULA = "The first argument x must become (x - x.mean()) / (x.std() + eps): the whole tensor's statistics."
 REPLACES = "A pre-hook's return value replaces the module's arguments entirely."
+KEYWORD = (
+    "x may come by keyword, under the name of forward's first parameter (module(x=t), nn.Linear(input=t)): "
+    "register with with_kwargs=True, and when args is empty standardise kwargs[name], where name is the first "
+    "parameter of inspect.signature(module.forward)."
+)
+LAYOUT = "Any memory layout must work (transposed, sliced, expanded inputs): x.view(-1) does not."
+
+
+# ------------------------------------------------------------------------------------------ probes
+# These run in the subject, next to the learner's code. They observe; the specs below decide.
 
 
 class ScaleShift(nn.Module):
@@ -19,247 +64,427 @@ class ScaleShift(nn.Module):
         return out if shift is None else out + shift
 
 
+class Offset(nn.Module):
+    """forward(features, *, offset=0.0) = features + offset: a first parameter not named x."""
+
+    def forward(self, features, *, offset=0.0):
+        self.received = {"x": features, "offset": offset}
+        return features + offset
+
+
+class Recorded(nn.Linear):
+    """nn.Linear (forward(input)), recording what it receives."""
+
+    def forward(self, input):  # noqa: A002 - nn.Linear's own parameter name
+        self.received = {"x": input}
+        return super().forward(input)
+
+
+def _module(kind, weight=None, bias=None):
+    if kind == "linear":
+        layer = Recorded(weight.shape[1], weight.shape[0], device=weight.device, dtype=weight.dtype)
+        with torch.no_grad():
+            layer.weight.copy_(weight)
+            layer.bias.copy_(bias)
+        return layer
+    return {"scaleshift": ScaleShift, "offset": Offset}[kind]()
+
+
+def _first(args, kwargs, name):
+    return args[0] if args else kwargs.get(name)
+
+
+@probe
+def session(impl, kind, attach_args, attach_kwargs, steps, weight=None, bias=None):
+    """Attach the learner's hook to a fresh module, then run `steps`: calls (with their args and kwargs)
+    or "remove". Report what forward received on each call, and what became of the caller's tensors."""
+    module = _module(kind, weight, bias)
+    handle = impl.attach_input_normalizer(module, *attach_args, **attach_kwargs)
+    report = {"handle": type(handle).__name__, "is_handle": isinstance(handle, RemovableHandle),
+              "removable": callable(getattr(handle, "remove", None)), "steps": []}
+    name = {"scaleshift": "x", "offset": "features", "linear": "input"}[kind]
+    for step in steps:
+        if step == "remove":
+            report["steps"].append({**outcome(handle.remove), "pre_hooks_left": len(module._forward_pre_hooks)})
+            continue
+        args, kwargs = list(step.get("args", [])), dict(step.get("kwargs", {}))
+        x = _first(args, kwargs, name)
+        if step.get("requires_grad"):
+            x.requires_grad_(True)
+        before = [t.clone() if torch.is_tensor(t) else t for t in (*args, *kwargs.values())]
+        module.received = None
+        if step.get("no_grad"):
+            with torch.no_grad():
+                out = module(*args, **kwargs)
+                grad_mode = torch.is_grad_enabled()
+        else:
+            out = module(*args, **kwargs)
+            grad_mode = torch.is_grad_enabled()
+        received = module.received or {}
+        got_x = received.get("x")
+        seen = {
+            "forward_ran": module.received is not None,
+            "x": got_x.detach() if torch.is_tensor(got_x) else got_x,
+            "x_is_the_callers": got_x is x,
+            "others": {k: (v if not torch.is_tensor(v) else v.detach()) for k, v in received.items() if k != "x"},
+            "same_objects": {k: any(v is a for a in (*args[1:], *(w for n, w in kwargs.items() if n != name)))
+                             for k, v in received.items() if k != "x" and v is not None},
+            "out": out.detach() if torch.is_tensor(out) else out,
+            "history": torch.is_tensor(out) and (out.requires_grad or out.grad_fn is not None),
+            "grad_mode": grad_mode,
+            "callers_changed": any(torch.is_tensor(b) and not torch.equal(a, b)
+                                   for a, b in zip((*args, *kwargs.values()), before)),
+            "x_grad": None,
+        }
+        if step.get("grad_out") is not None and torch.is_tensor(out):
+            (out * step["grad_out"]).sum().backward()
+            seen["x_grad"] = x.grad
+        report["steps"].append(seen)
+    return report
+
+
+# ------------------------------------------------------------------------------------------ inputs
+
+
 def standardised(x, eps=1e-5):
+    """(x - x.mean()) / (x.std() + eps), in float64."""
+    x = x.double()
     return (x - x.mean()) / (x.std() + eps)
 
 
-def attach(kata, module, *eps):
-    text = f", eps={eps[0]}" if eps else ""
-    return attempt(kata.attach_input_normalizer, module, *eps, doing=f"attach_input_normalizer(module{text})")
+def _distinct(spec):
+    n = 1
+    for side in spec.shape[1:] if spec.layout == "expanded" else spec.shape:
+        n *= side
+    return n >= 2
 
 
-def attach_handle(kata, module):
-    """attach(), and the result must be something with a remove() method."""
-    handle = attach(kata, module)
-    if not callable(getattr(handle, "remove", None)):
-        fail(
-            f"attach_input_normalizer returned a {type(handle).__name__}, not a RemovableHandle, so the hook can never "
-            "be removed: return the handle that module.register_forward_pre_hook(...) gives you."
-        )
-    return handle
+def inputs(dtypes=(torch.float32, torch.float64), min_leading=0, last=(1, 6)):
+    """A TensorSpec of 2 or more distinct values, any layout, and an offset that moves its mean."""
+    spec = st.integers(*last).flatmap(lambda k: tensors((k,), dtypes=dtypes, min_leading=min_leading, scale=2.0))
+    return st.tuples(spec.filter(_distinct), st.sampled_from([0.0, 3.0, -5.0, 0.5]))
 
 
-def call(module, *args, doing, why="", **kwargs):
-    module.received = None
-    out = attempt(module, *args, doing=doing, why=why, **kwargs)
-    if module.received is None:
-        fail(f"{doing}: the module's forward was never called. The hook must let forward run.")
-    return out
-
-
-def received_x(module, x, doing):
-    call(module, x, doing=doing)
-    return assert_tensor(module.received["x"], "the x that forward received")
-
-
-def returned_bare_tensor(module, handle, args, kwargs):
-    """Diagnosis only: call the learner's registered hook directly and see whether it returns a bare tensor."""
-    try:
-        hook = handle.hooks_dict_ref()[handle.id]
-        if handle.id in module._forward_pre_hooks_with_kwargs:
-            result = hook(module, args, kwargs)
-            result = result[0] if isinstance(result, tuple) and len(result) == 2 else result
-        else:
-            result = hook(module, args)
-        return torch.is_tensor(result)
-    except Exception:  # noqa: BLE001 - a failed diagnosis falls back to the general message
-        return False
-
-
-def test_attach_returns_a_removable_handle(kata, device):
-    """attach_input_normalizer returns the RemovableHandle that register_forward_pre_hook gave it."""
-    module = ScaleShift()
-    handle = attach(kata, module)
-    if not isinstance(handle, RemovableHandle):
-        fail(
-            f"attach_input_normalizer returned a {type(handle).__name__}, not a RemovableHandle: return the handle "
-            "from module.register_forward_pre_hook(...), so the caller can remove the hook."
-        )
-    if handle.id not in module._forward_pre_hooks:
-        fail("the returned handle does not belong to a forward pre-hook registered on the module.")
-
-
-def test_forward_receives_the_standardised_input(kata, device):
-    """forward receives (x - x.mean()) / (x.std() + eps) in place of x."""
-    module = ScaleShift()
-    attach(kata, module)
-    x = 3 + 2 * torch.randn(4, 6, device=device)
-    expected = standardised(x)  # computed first, so a hook that writes into x cannot change it
-    got = received_x(module, x, "calling the hooked module on a (4, 6) input")
-    assert_close(got, expected, "the x that forward received", why=FORMULA)
-
-
-def test_output_is_the_module_applied_to_the_standardised_input(kata, device):
-    """A hooked nn.Linear returns linear((x - x.mean()) / (x.std() + eps))."""
-    linear = nn.Linear(5, 3, device=device)
-    attach(kata, linear)
-    x = 1 + 4 * torch.randn(8, 5, device=device)
+def make(xs, offset, device):
+    """xs made on device, its values shifted by offset, its layout kept."""
+    x = xs.make(device)
+    if xs.layout == "expanded":
+        return (x[:1] + offset).expand(x.shape)
     with torch.no_grad():
-        expected = nn.functional.linear(standardised(x), linear.weight, linear.bias)
-    out = attempt(linear, x, doing="calling a hooked nn.Linear")
-    assert_close(out, expected, "the hooked nn.Linear's output", why=FORMULA)
+        return x.add_(offset)
 
 
-def test_eps_is_added_to_the_standard_deviation(kata, device):
-    """With eps=0.5, [0, 2, 4] (mean 2, std 2) becomes [-0.8, 0, 0.8], in float64."""
-    module = ScaleShift()
-    attach(kata, module, 0.5)
-    x = torch.tensor([0.0, 2.0, 4.0], device=device, dtype=torch.float64)
-    got = received_x(module, x, "calling the module hooked with eps=0.5")
-    expected = torch.tensor([-0.8, 0.0, 0.8], device=device, dtype=torch.float64)
-    assert_close(
-        got, expected, "the x that forward received",
-        why="Divide by x.std() + eps, with x.std() the default unbiased std, and use the eps argument.",
-    )
+def tolerance_for(x, eps=1e-5):
+    if x.dtype == torch.float64:
+        return {"rtol": 1e-9, "atol": 1e-9}
+    unit = torch.finfo(x.dtype).eps
+    spread = float(x.double().abs().max()) / (float(x.double().std()) + eps)
+    size = max(1, x.numel()) ** 0.5
+    return {"rtol": 8 * unit * size, "atol": 8 * unit * size * (1 + spread)}
 
 
-def test_default_eps_is_1e_minus_5(kata, device):
+def why_for(xs):
+    return LAYOUT if xs.layout != "contiguous" else ""
+
+
+def one_call(kata, kind, x, eps_args=(), eps_kwargs=None, doing="calling the hooked module", why="", **step):
+    report = kata.run(session, kind, list(eps_args), eps_kwargs or {}, [{"args": [x], **step}], doing=doing, why=why)
+    return report["steps"][0]
+
+
+def forward_ran(seen, doing):
+    if not seen["forward_ran"]:
+        fail(f"{doing}: the module's forward was never called. The hook must let forward run.")
+    return seen
+
+
+def check_received(seen, x, eps, words, why=FORMULA):
+    got = seen["x"]
+    if not torch.is_tensor(got):
+        fail(f"forward received {type(got).__name__} as x on {words}; expected the standardised tensor. {why}")
+    if got.dtype != x.dtype:
+        fail(f"forward received x of dtype {got.dtype} on {words}: keep x's dtype {x.dtype}.")
+    if got.shape == x.shape and bool(torch.isnan(got).any()) and not bool(torch.isnan(standardised(x, eps)).any()):
+        fail(f"forward received nan values on {words}, although x has distinct values: statistics taken along one "
+             "dimension of size 1 (x.std(dim) of one element) are nan. Use the whole tensor's statistics, x.mean() "
+             f"and x.std(). {FORMULA}")
+    assert_close(got.double(), standardised(x, eps), f"the x that forward received on {words}", why=why,
+                 **tolerance_for(x, eps))
+
+
+# ------------------------------------------------------------------------------------------ specs
+
+
+@given(eps=st.sampled_from([(), (0.5,), (1,)]))
+@examples(3)
+def test_attach_returns_a_removable_handle(kata, device, eps):
+    """attach_input_normalizer returns the RemovableHandle that register_forward_pre_hook gave it."""
+    x = torch.randn(3, 4, device=device)
+    report = kata.run(session, "scaleshift", list(eps), {}, [{"args": [x]}], doing="attach_input_normalizer(module)")
+    if not report["is_handle"] or not report["removable"]:
+        fail(f"attach_input_normalizer returned a {report['handle']}, not a RemovableHandle: return the handle from "
+             "module.register_forward_pre_hook(...), so the caller can remove the hook.")
+
+
+@given(case=inputs(min_leading=0), kind=st.sampled_from(["scaleshift", "offset"]))
+@examples(16)
+def test_forward_receives_the_standardised_input(kata, device, case, kind):
+    """forward receives (x - x.mean()) / (x.std() + eps) in place of x, for any shape and layout."""
+    xs, offset = case
+    x = make(xs, offset, device)
+    doing = f"calling the hooked module on {xs.describe()}"
+    seen = forward_ran(one_call(kata, kind, x, doing=doing, why=why_for(xs)), doing)
+    if torch.is_tensor(seen["x"]) and seen["x"].shape == x.shape and x.dim() >= 2:
+        xd, others = x.double(), []
+        if x.shape[-1] >= 2:
+            others.append((xd - xd.mean(-1, keepdim=True)) / (xd.std(-1, keepdim=True) + 1e-5))
+        if x.shape[0] >= 2:
+            others.append((xd - xd.mean(0)) / (xd.std(0) + 1e-5))
+        for other in others:
+            if torch.allclose(seen["x"].double(), other, atol=1e-4) and not torch.allclose(other, standardised(x),
+                                                                                           atol=1e-3):
+                fail(f"on {xs.describe()}, forward received x standardised along one dimension; use the whole "
+                     f"tensor's statistics, x.mean() and x.std(). {FORMULA}")
+    check_received(seen, x, 1e-5, xs.describe(), why=why_for(xs) or FORMULA)
+
+
+@given(case=inputs(dtypes=(torch.float16, torch.bfloat16, torch.float32, torch.float64)))
+def test_standardising_works_in_every_floating_dtype(kata, device, case):
+    """A float16, bfloat16, float32 or float64 x is standardised in its own dtype."""
+    xs, offset = case
+    x = make(xs, offset, device)
+    doing = f"calling the hooked module on {xs.describe()}"
+    seen = forward_ran(one_call(kata, "scaleshift", x, doing=doing, why=why_for(xs)), doing)
+    check_received(seen, x, 1e-5, xs.describe(), why=f"{FORMULA} Compute in x's dtype.")
+
+
+@given(case=inputs(last=(5, 5)), out_f=sizes(1, 4), seed=st.integers(0, 2**16), by_keyword=st.booleans())
+@examples(8)
+def test_output_is_the_module_applied_to_the_standardised_input(kata, device, case, out_f, seed, by_keyword):
+    """A hooked nn.Linear returns linear((x - x.mean()) / (x.std() + eps)), x positional or input=x."""
+    xs, offset = case
+    x = make(xs, offset, device)
+    weight = TensorSpec((out_f, 5), x.dtype, seed=seed).make(device)
+    bias = TensorSpec((out_f,), x.dtype, seed=seed + 1).make(device)
+    step = {"kwargs": {"input": x}} if by_keyword else {"args": [x]}
+    doing = f"calling a hooked nn.Linear on {xs.describe()}" + (" passed as input=x" if by_keyword else "")
+    report = kata.run(session, "linear", [], {}, [step], weight, bias, doing=doing, why=why_for(xs))
+    seen = forward_ran(report["steps"][0], doing)
+    expected = F.linear(standardised(x), weight.double(), bias.double())
+    out = seen["out"]
+    if not torch.is_tensor(out):
+        fail(f"{doing} returned {type(out).__name__}, expected a tensor.")
+    assert_close(out.double(), expected, f"the hooked nn.Linear's output on {xs.describe()}",
+                 why=(KEYWORD if by_keyword else FORMULA), **tolerance_for(x))
+
+
+@given(case=inputs(dtypes=(torch.float64,)), eps=st.sampled_from([0.5, 1, 2, 0.125]),
+       style=st.sampled_from(["positional", "keyword"]))
+@examples(8)
+def test_eps_is_added_to_the_standard_deviation(kata, device, case, eps, style):
+    """With eps=0.5 (int or float, positional or keyword), x becomes (x - x.mean()) / (x.std() + 0.5)."""
+    xs, offset = case
+    x = make(xs, offset, device)
+    args, kwargs = ((eps,), None) if style == "positional" else ((), {"eps": eps})
+    doing = f"calling a module hooked with eps={eps} ({style})"
+    seen = forward_ran(one_call(kata, "scaleshift", x, args, kwargs, doing=doing), doing)
+    check_received(seen, x, eps, f"{xs.describe()} with eps={eps} ({style})",
+                   why="Divide by x.std() + eps, with x.std() the default unbiased std, and use the eps argument.")
+
+
+@given(case=inputs(dtypes=(torch.float64,)))
+@examples(6)
+def test_default_eps_is_1e_minus_5(kata, device, case):
     """Without an eps argument, eps is 1e-5 (visible on an input whose std is itself about 1e-5)."""
-    module = ScaleShift()
-    attach(kata, module)
-    x = 1e-5 * torch.randn(10, device=device, dtype=torch.float64)
-    expected = standardised(x, 1e-5)
-    got = received_x(module, x, "calling the module hooked with the default eps")
-    assert_close(got, expected, "the x that forward received", why="The default eps is 1e-5.")
+    xs, _ = case
+    x = xs.make(device) * 1e-5
+    doing = "calling the module hooked with the default eps"
+    seen = forward_ran(one_call(kata, "scaleshift", x, doing=doing), doing)
+    check_received(seen, x, 1e-5, f"{xs.describe()} scaled by 1e-5", why="The default eps is 1e-5.")
 
 
-def test_a_constant_input_becomes_zeros_not_nan(kata, device):
+@given(shape=st.lists(sizes(1, 5), min_size=1, max_size=3), value=st.integers(-8, 8),
+       dtype=st.sampled_from([torch.float32, torch.float64]))
+@examples(6)
+def test_a_constant_input_becomes_zeros_not_nan(kata, device, shape, value, dtype):
     """A constant input (std 0) is standardised to zeros: eps keeps the division finite."""
-    module = ScaleShift()
-    attach(kata, module)
-    x = torch.full((3, 4), 7.0, device=device)
-    got = received_x(module, x, "calling the hooked module on a constant input")
-    assert_close(
-        got, torch.zeros(3, 4, device=device), "the x that forward received for a constant input",
-        why="Its std is 0: add eps to the std before dividing, so the result is 0, not nan.",
-    )
+    x = torch.full((*shape, 2), float(value), device=device, dtype=dtype)
+    doing = "calling the hooked module on a constant input"
+    seen = forward_ran(one_call(kata, "scaleshift", x, doing=doing), doing)
+    assert_close(seen["x"], torch.zeros_like(x), f"the x that forward received for a constant {tuple(x.shape)} input",
+                 why="Its std is 0: add eps to the std before dividing, so the result is 0, not nan.")
 
 
-def test_statistics_are_recomputed_on_every_call(kata, device):
+@given(first=inputs(), second=inputs())
+@examples(6)
+def test_statistics_are_recomputed_on_every_call(kata, device, first, second):
     """Each call is standardised with its own input's mean and std, not those of an earlier call."""
-    module = ScaleShift()
-    attach(kata, module)
-    for step, (shift, scale) in enumerate([(0.0, 1.0), (10.0, 5.0)], start=1):
-        x = shift + scale * torch.randn(6, 3, device=device)
-        expected = standardised(x)
-        got = received_x(module, x, f"call {step} of the hooked module")
-        assert_close(
-            got, expected, f"the x that forward received on call {step}",
-            why="Compute the mean and std from each call's x, on every call.",
-        )
+    xs = [make(spec, offset * (i + 1) + i, device) for i, (spec, offset) in enumerate((first, second))]
+    steps = [{"args": [x]} for x in xs]
+    report = kata.run(session, "scaleshift", [], {}, steps, doing="two calls of the hooked module")
+    for step, (x, seen) in enumerate(zip(xs, report["steps"]), start=1):
+        forward_ran(seen, f"call {step}")
+        check_received(seen, x, 1e-5, f"call {step}", why="Compute the mean and std from each call's x, on every call.")
 
 
-def test_the_callers_tensor_is_not_modified_in_place(kata, device):
+@given(case=inputs(), scale=st.sampled_from([3.0, 2, -0.5]), shift_kind=st.sampled_from(["tensor", "float"]))
+@examples(8)
+def test_extra_positional_arguments_reach_forward_unchanged(kata, device, case, scale, shift_kind):
+    """module(x, 3.0, shift) calls forward(standardised x, 3.0, shift): the other positional arguments are kept."""
+    xs, offset = case
+    x = make(xs, offset, device)
+    shift = torch.randn(x.shape, device=device, dtype=x.dtype) if shift_kind == "tensor" else 1.5
+    doing = "calling the hooked module with positional arguments (x, scale, shift)"
+    report = kata.run(session, "scaleshift", [], {}, [{"args": [x, scale, shift]}], doing=doing, why=REPLACES)
+    seen = forward_ran(report["steps"][0], doing)
+    scale_got, shift_got = seen["others"]["scale"], seen["others"]["shift"]
+    if scale_got == 1.0 and shift_got is None:
+        fail("forward received only x: the hook returned a bare tensor, or a one-element tuple, where the whole "
+             "argument tuple is needed. PyTorch wraps a non-tuple return value as (value,), so it becomes the whole "
+             f"argument list and scale and shift are silently lost: the hook dropped the extra positional arguments. "
+             f"{REPLACES} Return a tuple (normalised_x, *args[1:]).")
+    if scale_got == 1.0 or shift_got is None:
+        fail(f"forward received scale={scale_got!r}, shift={shift_got!r}: the hook dropped the extra positional "
+             f"arguments. {REPLACES} Return (normalised_x, *args[1:]) to keep them.")
+    if type(scale_got) is not type(scale) or scale_got != scale or not all(seen["same_objects"].values()):
+        fail(f"forward received scale={scale_got!r} instead of {scale!r}, or other objects than the caller passed: "
+             "leave the other positional arguments untouched.")
+    if torch.is_tensor(shift):
+        assert_equal(shift_got, shift, "the shift that forward received",
+                     why="Only the first positional argument is normalised; leave the other positional arguments "
+                         "untouched.")
+    check_received(seen, x, 1e-5, xs.describe())
+
+
+@given(case=inputs(), kind=st.sampled_from(["scaleshift", "offset"]))
+@examples(8)
+def test_keyword_arguments_reach_forward_unchanged(kata, device, case, kind):
+    """module(x, scale=3.0, shift=shift) calls forward(standardised x, scale=3.0, shift=shift)."""
+    xs, offset = case
+    x = make(xs, offset, device)
+    extra = torch.randn(x.shape, device=device, dtype=x.dtype)
+    kwargs = {"scale": 3.0, "shift": extra} if kind == "scaleshift" else {"offset": extra}
+    doing = f"calling the hooked module with x and keyword arguments {sorted(kwargs)}"
+    report = kata.run(session, kind, [], {}, [{"args": [x], "kwargs": kwargs}], doing=doing,
+                      why="With with_kwargs=True the hook must return (new_args, new_kwargs).")
+    seen = forward_ran(report["steps"][0], doing)
+    defaults = {"scale": 1.0, "shift": None, "offset": 0.0}
+    lost = [k for k in kwargs if seen["others"][k] is None or (seen["others"][k] == defaults[k]) is True]
+    if lost:
+        fail(f"forward received the defaults for {lost}: the keyword arguments were lost. With with_kwargs=True, the "
+             "(new_args, new_kwargs) the hook returns replace both: return the kwargs it was given, unchanged.")
+    if not all(seen["same_objects"].values()):
+        fail("forward received other objects than the caller's keyword arguments: leave the keyword arguments "
+             "untouched.")
+    for k, v in kwargs.items():
+        if torch.is_tensor(v):
+            assert_equal(seen["others"][k], v, f"the {k} keyword argument that forward received",
+                         why="Only x is normalised; leave the keyword arguments untouched.")
+    check_received(seen, x, 1e-5, xs.describe())
+
+
+@given(case=inputs(), kind=st.sampled_from(["scaleshift", "offset", "linear"]))
+@examples(10)
+def test_x_passed_by_keyword_is_standardised_too(kata, device, case, kind):
+    """module(x=t), Offset(features=t) and nn.Linear(input=t) standardise t: x may come by keyword."""
+    xs, offset = case
+    if kind == "linear":
+        xs = TensorSpec((*xs.shape[:-1], 3), xs.dtype, xs.layout, xs.seed, xs.scale)
+    x = make(xs, offset, device)
+    name = {"scaleshift": "x", "offset": "features", "linear": "input"}[kind]
+    kwargs = {name: x}
+    if kind == "scaleshift":
+        kwargs["scale"] = 2.0
+    weight = TensorSpec((2, 3), x.dtype, seed=1).make(device)
+    bias = TensorSpec((2,), x.dtype, seed=2).make(device)
+    doing = f"calling the hooked module as module({name}=x)"
+    report = kata.run(session, kind, [], {}, [{"kwargs": kwargs}], weight, bias, doing=doing, why=KEYWORD)
+    seen = forward_ran(report["steps"][0], doing)
+    if seen["x_is_the_callers"]:
+        fail(f"{doing}: forward received the caller's x untouched. The tensor passed by keyword was not "
+             f"standardised. {KEYWORD}")
+    if kind == "scaleshift" and seen["others"]["scale"] != 2.0:
+        fail(f"{doing} with scale=2.0: forward received scale={seen['others']['scale']!r}; the other keyword "
+             "arguments must stay as they are.")
+    check_received(seen, x, 1e-5, f"{xs.describe()} passed as {name}=x", why=KEYWORD)
+
+
+@given(case=inputs(), by_keyword=st.booleans())
+@examples(8)
+def test_the_callers_tensor_is_not_modified_in_place(kata, device, case, by_keyword):
     """After the call, the caller's x still holds its original values: the hook built a new tensor."""
-    module = ScaleShift()
-    attach(kata, module)
-    x = 3 + 2 * torch.randn(4, 5, device=device)
-    before, version = x.clone(), x._version
-    call(module, x, doing="calling the hooked module")
-    why = (
-        "The hook modified the caller's tensor in place: the caller still owns x. "
-        "Build a new tensor with out-of-place ops, (x - x.mean()) / (x.std() + eps), not sub_()/div_()."
-    )
-    assert_equal(x, before, "the caller's x after calling the hooked module", why=why)
-    if x._version != version:
-        fail(f"the caller's x was written in place (its version counter went from {version} to {x._version}). {why}")
+    xs, offset = case
+    x = make(xs, offset, device)
+    step = {"kwargs": {"x": x}} if by_keyword else {"args": [x]}
+    why = ("Build a new tensor with out-of-place ops, (x - x.mean()) / (x.std() + eps), not sub_()/div_(): "
+           "the caller still owns x.")
+    doing = f"calling the hooked module on {xs.describe()}"
+    report = kata.run(session, "scaleshift", [], {}, [step], doing=doing, why=KEYWORD if by_keyword else why)
+    seen = forward_ran(report["steps"][0], doing)
+    if seen["callers_changed"]:
+        fail(f"{doing}: the hook modified the caller's tensor in place. {why}")
 
 
-def test_gradients_flow_back_to_the_input(kata, device):
-    """Backward through a hooked nn.Linear gives x.grad, equal to the gradient through the normalisation."""
-    linear = nn.Linear(4, 3, device=device)
-    attach(kata, linear)
-    x = (2 + 3 * torch.randn(5, 4, device=device)).requires_grad_()
-    r = torch.randn(5, 3, device=device)
-    reference = x.detach().clone().requires_grad_()
-    (nn.functional.linear(standardised(reference), linear.weight.detach(), linear.bias.detach()) * r).sum().backward()
-    out = attempt(linear, x, doing="calling a hooked nn.Linear on an x that requires grad")
-    attempt((out * r).sum().backward, doing="backward through the hooked nn.Linear")
-    if x.grad is None:
-        fail(
-            "x.grad is None after backward: gradients do not flow back to x through the hook. Do not detach x or "
-            "normalise under torch.no_grad(); out-of-place tensor ops are recorded by autograd."
-        )
-    assert_close(
-        x.grad, reference.grad, "x.grad", rtol=1e-4, atol=1e-5,
-        why="The gradient must flow through the normalisation, mean and std included: do not detach them.",
-    )
+@given(case=inputs(), by_keyword=st.booleans(), seed=st.integers(0, 2**16))
+@examples(8)
+def test_gradients_flow_back_to_the_input(kata, device, case, by_keyword, seed):
+    """Backward through a hooked nn.Linear gives x.grad, the gradient through the normalisation."""
+    xs, offset = case
+    xs = TensorSpec((*xs.shape[:-1], 4), xs.dtype, "contiguous", xs.seed, xs.scale)
+    x = make(xs, offset, device)
+    weight = TensorSpec((3, 4), x.dtype, seed=seed).make(device)
+    bias = TensorSpec((3,), x.dtype, seed=seed + 1).make(device)
+    grad_out = TensorSpec((*x.shape[:-1], 3), x.dtype, seed=seed + 2).make(device)
+    step = {"kwargs": {"input": x}} if by_keyword else {"args": [x]}
+    doing = "backward through a hooked nn.Linear" + (" called as linear(input=x)" if by_keyword else "")
+    report = kata.run(session, "linear", [], {}, [{**step, "requires_grad": True, "grad_out": grad_out}], weight,
+                      bias, doing=doing, why=KEYWORD if by_keyword else "")
+    seen = forward_ran(report["steps"][0], doing)
+    reference = x.double().requires_grad_(True)
+    (F.linear(standardised(reference), weight.double(), bias.double()) * grad_out.double()).sum().backward()
+    if seen["x_grad"] is None:
+        fail("x.grad is None after backward: gradients do not flow back to x through the hook. Do not detach x or "
+             "normalise under torch.no_grad(); out-of-place tensor ops are recorded by autograd.")
+    assert_close(seen["x_grad"].double(), reference.grad, "x.grad", **tolerance_for(x),
+                 why="The gradient must flow through the normalisation, mean and std included: do not detach them.")
 
 
-def test_extra_positional_arguments_reach_forward_unchanged(kata, device):
-    """module(x, 3.0, shift) calls forward(normalised x, 3.0, shift): extra positional arguments are kept."""
-    module = ScaleShift()
-    handle = attach(kata, module)
-    x = 2 + torch.randn(4, 3, device=device)
-    shift = torch.randn(4, 3, device=device)
-    expected = standardised(x)
-    call(module, x, 3.0, shift, doing="calling the hooked module with positional arguments (x, 3.0, shift)")
-    scale_got, shift_got = module.received["scale"], module.received["shift"]
-    if scale_got == 1.0 or shift_got is None:
-        if scale_got == 1.0 and shift_got is None and returned_bare_tensor(module, handle, (x, 3.0, shift), {}):
-            fail(
-                "forward received only x: the hook returned a bare tensor where a tuple is needed. PyTorch wraps a "
-                "non-tuple return value as (value,), so it becomes the whole argument list and scale and shift are "
-                f"silently lost. {REPLACES} Return a tuple (normalised_x, *args[1:])."
-            )
-        fail(
-            f"forward received scale={scale_got!r}, shift={'None' if shift_got is None else 'a tensor'}: the hook "
-            "dropped the extra positional arguments (3.0 and shift). "
-            f"{REPLACES} Return (normalised_x, *args[1:]) to keep them."
-        )
-    if not isinstance(scale_got, float) or scale_got != 3.0:
-        fail(f"forward received scale={scale_got!r} instead of 3.0: leave the other positional arguments untouched.")
-    assert_equal(
-        assert_tensor(shift_got, "the shift that forward received"), shift, "the shift that forward received",
-        why="Only the first positional argument is normalised; leave the other positional arguments untouched.",
-    )
-    assert_close(module.received["x"], expected, "the x that forward received", why=FORMULA)
+@given(case=inputs(), no_grad=st.booleans())
+@examples(6)
+def test_grad_mode_is_left_as_the_caller_set_it(kata, device, case, no_grad):
+    """The hook leaves grad mode alone: enabled stays enabled, and under torch.no_grad() nothing records history."""
+    xs, offset = case
+    x = make(xs, offset, device)
+    report = kata.run(session, "scaleshift", [], {}, [{"args": [x], "no_grad": no_grad, "requires_grad": True}],
+                      doing="calling the hooked module")
+    seen = forward_ran(report["steps"][0], "calling the hooked module")
+    if seen["grad_mode"] == no_grad:
+        fail(f"after the hooked call grad mode is {'on' if seen['grad_mode'] else 'off'}: leave "
+             "torch.is_grad_enabled() as the caller set it.")
+    if no_grad and seen["history"]:
+        fail("under torch.no_grad() the hooked module's output still records autograd history.")
+    if not no_grad and not seen["history"]:
+        fail("the hooked module's output does not require grad although x does: gradients do not flow back to x.")
 
 
-def test_keyword_arguments_reach_forward_unchanged(kata, device):
-    """module(x, scale=3.0, shift=shift) calls forward(normalised x, scale=3.0, shift=shift)."""
-    module = ScaleShift()
-    attach(kata, module)
-    x = 2 + torch.randn(4, 3, device=device)
-    shift = torch.randn(4, 3, device=device)
-    expected = standardised(x)
-    call(
-        module, x, scale=3.0, shift=shift, doing="calling the hooked module with keyword arguments scale and shift",
-        why="With with_kwargs=True the hook must return (new_args, new_kwargs).",
-    )
-    scale_got, shift_got = module.received["scale"], module.received["shift"]
-    if scale_got == 1.0 or shift_got is None:
-        fail(
-            f"forward received scale={scale_got!r}, shift={'None' if shift_got is None else 'a tensor'}: the keyword "
-            "arguments were lost. With with_kwargs=True, the (new_args, new_kwargs) the hook returns replace both: "
-            "return the kwargs it was given, unchanged (or register without with_kwargs, which passes them through)."
-        )
-    if scale_got != 3.0:
-        fail(f"forward received scale={scale_got!r} instead of 3.0: leave the keyword arguments untouched.")
-    assert_equal(
-        assert_tensor(shift_got, "the shift keyword argument that forward received"), shift,
-        "the shift keyword argument that forward received",
-        why="Only the first positional argument is normalised; leave the keyword arguments untouched.",
-    )
-    assert_close(module.received["x"], expected, "the x that forward received", why=FORMULA)
-
-
-def test_removing_the_handle_restores_the_plain_module(kata, device):
-    """After handle.remove(), forward receives x itself again and the module has no pre-hook left."""
-    module = ScaleShift()
-    handle = attach_handle(kata, module)
-    x = 3 + 2 * torch.randn(4, 5, device=device)
-    received_x(module, x, "calling the hooked module")
-    attempt(handle.remove, doing="handle.remove()")
-    got = received_x(module, x, "calling the module after handle.remove()")
-    left = len(module._forward_pre_hooks)
-    restore = (
-        f"After handle.remove() the module still has {left} forward pre-hook(s): register exactly one hook and "
-        "return its handle, so that removing it restores the plain module."
-        if left
-        else "Removing the handle must restore the plain module: forward still receives a modified x."
-    )
-    if got is not x:
-        assert_equal(got, x, "the x that forward received after handle.remove()", why=restore)
-    if left:
-        fail(restore)
+@given(case=inputs(), by_keyword=st.booleans())
+@examples(6)
+def test_removing_the_handle_restores_the_plain_module(kata, device, case, by_keyword):
+    """After handle.remove(), forward receives the caller's x itself again."""
+    xs, offset = case
+    x = make(xs, offset, device)
+    call = {"kwargs": {"x": x}} if by_keyword else {"args": [x]}
+    report = kata.run(session, "scaleshift", [], {}, [call, "remove", call], doing="hook, call, handle.remove(), call",
+                      why=KEYWORD if by_keyword else "")
+    if not report["removable"]:
+        fail(f"attach_input_normalizer returned a {report['handle']}, not a RemovableHandle, so the hook can never be "
+             "removed: return the handle that module.register_forward_pre_hook(...) gives you.")
+    removed = report["steps"][1]
+    if removed["raised"] is not None:
+        fail(f"handle.remove() raised {removed['raised']['type']}: {removed['raised']['message']}.")
+    seen = forward_ran(report["steps"][2], "calling the module after handle.remove()")
+    if not seen["x_is_the_callers"]:
+        left = removed["pre_hooks_left"]
+        fail(f"after handle.remove() forward still receives a modified x, and the module still has {left} forward "
+             "pre-hook(s): register exactly one hook and return its handle, so that removing it restores the plain "
+             "module (a hook registered twice is still there).")

@@ -1,19 +1,53 @@
-"""Kata 11: init_weights(module) for model.apply. Each spec checks one behaviour.
+"""Kata 11: init_weights(module) for model.apply.
 
-The statistics specs compare a weight's sample mean and std with Kaiming normal's N(0, 2 / fan_out).
-Their tolerance is sized for the tensor: six standard errors of the sample statistic (the std of a
-normal sample of n values has a relative standard error of 1 / sqrt(2n)), so a correct
-initialisation passes under any seed and on any device's random generator, while the fan_in
-scale, a missing ReLU gain or the default init are all many standard errors away.
+Every spec is judged outside the learner's process. The judge draws a module-tree DESCRIPTION (nested lists:
+Linear / Conv1d / Conv2d with and without bias, their subclasses, BatchNorm1d/2d and LayerNorm with and without
+affine parameters, modules that must be left alone: Embedding, Conv3d, GroupNorm, InstanceNorm, Bilinear, a
+custom module with parameters named weight and bias, a parent with its own and private Parameters, two Linears
+sharing one weight; inside Sequential, ModuleList, ModuleDict and custom parents). A probe builds the tree in the
+subject with the helpers below, fills every parameter and buffer with judge-drawn values, seeds torch, runs
+model.apply(init_weights) and returns the state_dict. The judge builds its own copy from real torch and decides,
+from isinstance on its named_modules(), what every state_dict entry must become: Kaiming normal N(0, 2 / fan_out)
+(judged by statistics sized for the tensor), exactly ones, exactly zeros, or exactly what it was.
+
+The statistics specs use sizes whose fan_in and fan_out differ by a factor of 2 or more, and six standard errors
+of tolerance: the std of n normal draws has relative standard error 1 / sqrt(2n).
+
+Contract clauses, and the specs that enforce them:
+
+C1  nn.Linear, nn.Conv1d, nn.Conv2d weights: nn.init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu"),
+    i.e. N(0, 2 / fan_out) with fan_out = out_features, or out_channels * kernel size; normal, not uniform.
+    -> linear_weight_is_kaiming_normal_fan_out_relu, conv1d_weight_is_kaiming_normal_fan_out_relu,
+       conv2d_weight_is_kaiming_normal_fan_out_relu, weights_are_normally_distributed
+C2  Their biases are exactly zero.   -> linear_and_conv_biases_are_zero
+C3  BatchNorm1d, BatchNorm2d, LayerNorm: weight exactly ones, bias exactly zeros.
+    -> norm_layers_get_weight_ones_and_bias_zeros
+C4  Buffers (running_mean, running_var, num_batches_tracked) are never touched.
+    -> running_statistics_are_left_alone
+C5  bias=False layers (bias None) and norm layers without affine parameters (weight/bias None) work; what is
+    there is initialised.   -> layers_built_with_bias_false_are_initialised_without_error,
+       norm_layers_without_affine_parameters_are_handled_without_error
+C6  Subclasses of those layers are those layers (isinstance).   -> subclasses_of_the_layers_are_initialised_too
+C7  Every other module and Parameter is left exactly as it was (Embedding, Conv3d, GroupNorm, InstanceNorm,
+    Bilinear, custom modules, a parent's own Parameters).   -> every_other_module_is_left_untouched
+C8  model.apply(init_weights) on any tree (nested containers, private names, shared weights) gives each entry
+    of the state_dict what its owner's type prescribes.   -> apply_initialises_every_layer_of_a_generated_tree
+C9  In place: the Parameters held before stay the model's (an optimizer holding them keeps training it), in
+    their dtype (float16, bfloat16, float32, float64) and on their device; shared weights stay shared.
+    -> parameters_are_initialised_in_place
+C10 Grad mode is left as the caller set it, under torch.no_grad() or not.   -> grad_mode_is_left_alone
+C11 The values come from torch's global generator: torch.manual_seed(s) reproduces them, another seed does not.
+    -> same_seed_gives_the_same_weights, different_seeds_give_different_weights
 """
 
-import copy
 import math
 
 import torch
 from torch import nn
 
-from kata_runner.asserts import assert_equal, attempt, fail
+from kata_runner.asserts import assert_close, fail
+from kata_runner.draw import examples, given, st
+from kata_runner.probing import probe, snapshot
 
 KAIMING = "Linear, Conv1d and Conv2d weights get nn.init.kaiming_normal_(w, mode='fan_out', nonlinearity='relu')."
 IDENTITY = "Norm layers start as the identity scale with no shift: weight exactly ones, bias exactly zeros."
@@ -32,23 +66,153 @@ IN_PLACE = (
     "the same object, or an optimizer already holding it keeps training the old one."
 )
 SEEDED = "Draw from torch's global random generator (nn.init does), so that torch.manual_seed controls the weights."
+APPLY_WHY = "Write into a Parameter in place under torch.no_grad() (the nn.init functions do), and skip what is None."
+BUFFERS = ("init_weights initialises parameters only: running statistics (running_mean, running_var, "
+           "num_batches_tracked) are buffers and must keep their values. Do not call reset_parameters() or "
+           "reset_running_stats().")
 
 
-def apply_init(kata, model, on="", why=""):
-    """model.apply(init_weights), with a crash turned into a verdict."""
-    doing = "model.apply(init_weights)" + (f" on {on}" if on else "")
-    return attempt(model.apply, kata.init_weights, doing=doing, why=why)
+# ------------------------------------------------------------------------------------------ trees
+# Built by the same code in the subject (for the learner's init_weights) and in the judge (the oracle).
 
 
-def fill(model, value):
-    """Overwrite every parameter with a recognisable value, so an untouched one can be spotted."""
+class Custom(nn.Module):
+    """A module of one's own whose parameters merely happen to be called weight and bias."""
+
+    def __init__(self, rows, cols):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(rows, cols))
+        self.bias = nn.Parameter(torch.randn(rows))
+
+
+class Parent(nn.Module):
+    """A parent with its own (and private) Parameters next to child layers."""
+
+    def __init__(self, children):
+        super().__init__()
+        self.scale = nn.Parameter(torch.randn(3, 4))
+        self.register_parameter("_temperature", nn.Parameter(torch.tensor(0.7)))
+        for name, child in children:
+            self.add_module(name, child)
+
+
+class Tied(nn.Module):
+    """Two Linear layers sharing one weight Parameter."""
+
+    def __init__(self, n, bias):
+        super().__init__()
+        self.first = nn.Linear(n, n, bias=bias)
+        self.second = nn.Linear(n, n, bias=bias)
+        self.second.weight = self.first.weight
+
+
+class SubLinear(nn.Linear):
+    pass
+
+
+class SubConv1d(nn.Conv1d):
+    pass
+
+
+class SubConv2d(nn.Conv2d):
+    pass
+
+
+class SubBatchNorm1d(nn.BatchNorm1d):
+    pass
+
+
+class SubLayerNorm(nn.LayerNorm):
+    pass
+
+
+LEAVES = {
+    "linear": lambda i, o, b: nn.Linear(i, o, bias=b),
+    "conv1d": lambda i, o, k, b: nn.Conv1d(i, o, k, bias=b),
+    "conv2d": lambda i, o, kh, kw, b: nn.Conv2d(i, o, (kh, kw), bias=b),
+    "bn1d": lambda n, affine: nn.BatchNorm1d(n, affine=affine),
+    "bn2d": lambda n, affine: nn.BatchNorm2d(n, affine=affine),
+    "layernorm": lambda shape, affine, b: nn.LayerNorm(shape, elementwise_affine=affine, bias=b),
+    "sublinear": lambda i, o, b: SubLinear(i, o, bias=b),
+    "subconv1d": lambda i, o, k, b: SubConv1d(i, o, k, bias=b),
+    "subconv2d": lambda i, o, kh, kw, b: SubConv2d(i, o, (kh, kw), bias=b),
+    "subbn1d": lambda n: SubBatchNorm1d(n),
+    "sublayernorm": lambda n: SubLayerNorm(n),
+    "embedding": lambda n, d: nn.Embedding(n, d),
+    "conv3d": lambda i, o, k: nn.Conv3d(i, o, k),
+    "groupnorm": lambda g, c: nn.GroupNorm(g, c),
+    "instancenorm": lambda n: nn.InstanceNorm1d(n, affine=True),
+    "bilinear": lambda a, b, c: nn.Bilinear(a, b, c),
+    "custom": lambda r, c: Custom(r, c),
+    "tied": lambda n, b: Tied(n, b),
+    "relu": lambda: nn.ReLU(),
+}
+
+
+def build(node):
+    kind, *args = node
+    if kind == "sequential":
+        return nn.Sequential(*[build(child) for child in args[0]])
+    if kind == "modulelist":
+        return nn.ModuleList([build(child) for child in args[0]])
+    if kind == "moduledict":
+        return nn.ModuleDict({name: build(child) for name, child in args[0]})
+    if kind == "parent":
+        return Parent([(name, build(child)) for name, child in args[0]])
+    return LEAVES[kind](*[tuple(a) if isinstance(a, list) else a for a in args])
+
+
+def describe_node(node):
+    kind, *args = node
+    if kind in ("sequential", "modulelist"):
+        return f"{kind}[{', '.join(describe_node(c) for c in args[0])}]"
+    if kind in ("moduledict", "parent"):
+        return f"{kind}{{{', '.join(f'{n}: {describe_node(c)}' for n, c in args[0])}}}"
+    return f"{kind}({', '.join(map(str, args))})"
+
+
+# ------------------------------------------------------------------------------------------ probes
+
+
+@probe
+def init_tree(impl, tree, values, seed, dtype=None, device="cpu", no_grad=False):
+    model = build(tree).to(device=device)
+    if dtype is not None:
+        model = model.to(dtype)
+    model.load_state_dict(values)
+    held = list(model.parameters())
+    torch.manual_seed(seed)
+    before = torch.is_grad_enabled()
+    if no_grad:
+        with torch.no_grad():
+            model.apply(impl.init_weights)
+            inside = torch.is_grad_enabled()
+    else:
+        model.apply(impl.init_weights)
+        inside = torch.is_grad_enabled()
+    state = snapshot(model.state_dict())
+    grad_mode = [before, inside, torch.is_grad_enabled()]
     with torch.no_grad():
-        for param in model.parameters():
-            param.fill_(value)
+        for p in held:
+            p.add_(1.0)
+    return {"state": state, "after_update": snapshot(model.state_dict()), "grad_mode": grad_mode}
 
 
-def snapshot(model):
-    return {name: param.detach().clone() for name, param in model.named_parameters()}
+@probe
+def seeded(impl, tree, seeds):
+    models = [build(tree) for _ in seeds]
+    states = []
+    for model, seed in zip(models, seeds):
+        torch.manual_seed(seed)
+        model.apply(impl.init_weights)
+        states.append(snapshot(model.state_dict()))
+    return states
+
+
+# ------------------------------------------------------------------------------------------ the oracle
+
+KAIMING_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d)
+NORM_LAYERS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm)
 
 
 def fans(weight):
@@ -56,247 +220,399 @@ def fans(weight):
     return weight.shape[1] * receptive, weight.shape[0] * receptive
 
 
-def assert_initialised(layer, before, what):
-    """The weight must have changed: a Kaiming layer left as it was has been skipped."""
-    if torch.equal(layer.weight.detach(), before):
-        if isinstance(layer, nn.Linear):
-            fail(f"init_weights left {what}'s weight untouched: nn.Linear layers must be initialised. {KAIMING}")
-        fail(
-            f"init_weights left {what}'s weight untouched: Conv layers (nn.Conv1d, nn.Conv2d) need Kaiming init too, "
-            f"not only nn.Linear. {KAIMING}"
-        )
+def rules_for(tree):
+    """What each state_dict entry of the tree must become, decided with isinstance on named_modules()."""
+    model = build(tree)
+    rule, owner = {}, {}
+    for module in model.modules():
+        if isinstance(module, KAIMING_LAYERS):
+            rule[id(module.weight)] = ("kaiming", *fans(module.weight))
+            if module.bias is not None:
+                rule[id(module.bias)] = ("zeros",)
+        elif isinstance(module, NORM_LAYERS):
+            if module.weight is not None:
+                rule[id(module.weight)] = ("ones",)
+            if module.bias is not None:
+                rule[id(module.bias)] = ("zeros",)
+        for p in module.parameters(recurse=False):
+            owner.setdefault(id(p), type(module).__name__)
+    state = model.state_dict(keep_vars=True)
+    return ({key: rule.get(id(t), ("same",)) for key, t in state.items()},
+            {key: owner.get(id(t), "buffer") for key, t in state.items()}, model)
 
 
-def assert_kaiming_normal_fan_out(weight, what):
+def values_for(model, seed):
+    """Recognisable judge-drawn values for every state_dict entry (shared tensors get one value)."""
+    generator = torch.Generator().manual_seed(seed)
+    by_id, values = {}, {}
+    for key, t in model.state_dict(keep_vars=True).items():
+        if id(t) not in by_id:
+            if t.dtype == torch.long:
+                by_id[id(t)] = torch.randint(3, 50, t.shape, generator=generator)
+            else:
+                by_id[id(t)] = (torch.rand(t.shape, generator=generator) + 2.0).to(t.dtype)
+        values[key] = by_id[id(t)].clone()
+    return values
+
+
+def run_tree(kata, tree, seed, dtype=None, device="cpu", no_grad=False, why=APPLY_WHY, doing=None):
+    rules, owners, model = rules_for(tree)
+    values = values_for(model.to(dtype) if dtype is not None else model, seed)
+    seen = kata.run(init_tree, tree, values, seed, dtype, device, no_grad,
+                    doing=doing or f"model.apply(init_weights) on {describe_node(tree)}", why=why)
+    return seen, rules, owners, values
+
+
+def _std_candidates(fan_in, fan_out):
+    return [
+        (math.sqrt(2 / fan_in), f"is sqrt(2 / fan_in) with fan_in = {fan_in}: pass mode='fan_out' "
+                                "(kaiming_normal_'s default is mode='fan_in')."),
+        (math.sqrt(1 / fan_out), "is 1 / sqrt(fan_out), without the ReLU gain sqrt(2): pass nonlinearity='relu'."),
+        (5 / 3 / math.sqrt(fan_out), "is the tanh gain 5/3 over sqrt(fan_out): pass nonlinearity='relu'."),
+        (math.sqrt(2 / (fan_in + fan_out)), "is Xavier (Glorot) normal's sqrt(2 / (fan_in + fan_out)): use "
+                                            "kaiming_normal_, not xavier_normal_."),
+        (1 / math.sqrt(3 * fan_in), "is the layer's default initialisation (kaiming_uniform_ with a=sqrt(5)): the "
+                                    "weight was not re-initialised."),
+        (1 / math.sqrt(3 * fan_out), "is kaiming_uniform_ with a=sqrt(5) over fan_out: use the ReLU gain."),
+    ]
+
+
+def check_kaiming(weight, fan_in, fan_out, what, shape_words=""):
     """Sample mean ~ 0 and sample std ~ sqrt(2 / fan_out), within six standard errors."""
     w = weight.detach().to(device="cpu", dtype=torch.float64).reshape(-1)
     n = w.numel()
-    fan_in, fan_out = fans(weight)
-    fan_out_is = "out_features" if weight.dim() == 2 else "out_channels times the kernel size"
+    if not bool(torch.isfinite(w).all()):
+        fail(f"{what} holds nan or inf after init_weights. {KAIMING}")
     expected = math.sqrt(2 / fan_out)
     std, mean = float(w.std()), float(w.mean())
     tolerance = 6 / math.sqrt(2 * n)
     if abs(std / expected - 1) > tolerance:
-        diagnosis = ""
-        if abs(std / math.sqrt(2 / fan_in) - 1) <= tolerance:
-            diagnosis = (
-                f" {std:.4g} is sqrt(2 / fan_in) with fan_in = {fan_in}: pass mode='fan_out' "
-                "(kaiming_normal_'s default is mode='fan_in')."
-            )
-        elif abs(std / math.sqrt(1 / fan_out) - 1) <= tolerance:
-            diagnosis = f" {std:.4g} is 1 / sqrt(fan_out), without the ReLU gain sqrt(2): pass nonlinearity='relu'."
-        fail(
-            f"{what} has std {std:.4g}, but Kaiming normal with mode='fan_out' and the ReLU gain gives "
-            f"sqrt(2 / fan_out) = {expected:.4g}, with fan_out = {fan_out_is} = {fan_out} for a weight of shape "
-            f"{tuple(weight.shape)} (tolerance {tolerance:.1%}).{diagnosis}"
-        )
+        matches = [words for candidate, words in _std_candidates(fan_in, fan_out)
+                   if abs(candidate / expected - 1) > 2 * tolerance and abs(std / candidate - 1) <= tolerance]
+        diagnosis = f" {std:.4g} {' Or it '.join(matches)}" if matches else ""
+        fail(f"{what} has std {std:.4g}, but Kaiming normal with mode='fan_out' and the ReLU gain gives "
+             f"sqrt(2 / fan_out) = {expected:.4g}, with fan_out = {shape_words or 'out_features'} = {fan_out} "
+             f"(fan_in = {fan_in}) for a weight of shape {tuple(weight.shape)} (tolerance {tolerance:.1%})."
+             f"{diagnosis}")
     if abs(mean) > 6 * expected / math.sqrt(n):
         fail(f"{what} has mean {mean:.4g}; Kaiming normal draws from N(0, 2 / fan_out), centred on zero. {KAIMING}")
 
 
-def assert_layer_gets_kaiming(kata, layer, what):
-    fill(layer, 3.0)
-    before = layer.weight.detach().clone()
-    apply_init(kata, layer, what)
-    assert_initialised(layer, before, what)
-    assert_kaiming_normal_fan_out(layer.weight, f"{what}.weight")
+def check_tree(seen, rules, owners, values, tree, stats=False):
+    """Every state_dict entry became what its owner's type prescribes."""
+    state = seen["state"]
+    if sorted(state) != sorted(rules):
+        fail(f"after init_weights the state_dict keys of {describe_node(tree)} changed: {sorted(state)}. {IN_PLACE}")
+    assert rules, "every generated tree has state"
+    for key, rule in rules.items():
+        got, before = state[key], values[key]
+        what = f"{key} (of a {owners[key]}) in {describe_node(tree)}"
+        if rule[0] == "same":
+            if not torch.equal(got, before):
+                if owners[key] == "buffer":
+                    fail(f"init_weights changed {what}. {BUFFERS}")
+                fail(f"init_weights changed {what}. {UNTOUCHED}")
+        elif rule[0] in ("ones", "zeros"):
+            if torch.equal(got, before):
+                if rule[0] == "zeros" and ("Linear" in owners[key] or "Conv" in owners[key]):
+                    fail(f"init_weights left {what} untouched: its bias must be zeroed. {ZERO_BIAS}")
+                fail(f"init_weights left {what} untouched: norm layers must be initialised. {IDENTITY}")
+            expected = torch.ones_like(before) if rule[0] == "ones" else torch.zeros_like(before)
+            why = IDENTITY if rule[0] == "ones" or "Norm" in owners[key] else ZERO_BIAS
+            assert_close(got, expected, what, why=why, rtol=0, atol=0)
+        else:
+            if torch.equal(got, before):
+                if "Conv" in owners[key]:
+                    fail(f"init_weights left {what} untouched: Conv layers (nn.Conv1d, nn.Conv2d) need Kaiming init "
+                         f"too, not only nn.Linear. {KAIMING}")
+                fail(f"init_weights left {what} untouched: it must be initialised. {KAIMING}")
+            if stats:
+                check_kaiming(got, rule[1], rule[2], what)
 
 
-class Custom(nn.Module):
-    """A module of one's own whose parameters merely happen to be called weight and bias."""
-
-    def __init__(self, device):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(32, 16, device=device))
-        self.bias = nn.Parameter(torch.randn(32, device=device))
+# ------------------------------------------------------------------------------------------ inputs
 
 
-class Block(nn.Module):
-    """A parent with its own Parameters next to child layers that must be initialised."""
+@st.composite
+def fan_pairs(draw, low=16):
+    """(small, large) channel counts a factor 3 to 8 apart, in either order: fan_in != fan_out. (A factor of 2
+    would make sqrt(2 / fan_in) equal 1 / sqrt(fan_out), and the two mistakes indistinguishable.)"""
+    small = draw(st.integers(low, 96))
+    large = small * draw(st.sampled_from([3, 4, 8]))
+    return (small, large) if draw(st.booleans()) else (large, small)
 
-    def __init__(self, device):
-        super().__init__()
-        self.scale = nn.Parameter(torch.randn(64, 32, device=device))
-        self.temperature = nn.Parameter(torch.tensor(0.7, device=device))
-        self.fc = nn.Linear(32, 64, device=device)
+
+def kernel_to_fill(i, o, minimum=4096):
+    return max(1, math.ceil(minimum / (i * o)))
 
 
-def test_linear_weight_is_kaiming_normal_with_std_sqrt_two_over_fan_out(kata, device):
+LEAF_DRAW = {
+    "linear": lambda d: ["linear", d(st.integers(1, 9)), d(st.integers(1, 9)), d(st.booleans())],
+    "sublinear": lambda d: ["sublinear", d(st.integers(1, 9)), d(st.integers(1, 9)), d(st.booleans())],
+    "conv1d": lambda d: ["conv1d", d(st.integers(1, 4)), d(st.integers(1, 4)), d(st.integers(1, 3)), d(st.booleans())],
+    "conv2d": lambda d: ["conv2d", d(st.integers(1, 4)), d(st.integers(1, 4)), d(st.integers(1, 3)),
+                         d(st.integers(1, 3)), d(st.booleans())],
+    "subconv2d": lambda d: ["subconv2d", d(st.integers(1, 3)), d(st.integers(1, 3)), 2, 1, d(st.booleans())],
+    "bn1d": lambda d: ["bn1d", d(st.integers(1, 6)), d(st.booleans())],
+    "bn2d": lambda d: ["bn2d", d(st.integers(1, 6)), d(st.booleans())],
+    "layernorm": lambda d: ["layernorm", d(st.sampled_from([3, [2, 3], [4]])), d(st.booleans()), d(st.booleans())],
+    "subbn1d": lambda d: ["subbn1d", d(st.integers(1, 6))],
+    "sublayernorm": lambda d: ["sublayernorm", d(st.integers(1, 6))],
+    "embedding": lambda d: ["embedding", d(st.integers(2, 9)), d(st.integers(1, 5))],
+    "conv3d": lambda d: ["conv3d", d(st.integers(1, 3)), d(st.integers(1, 3)), 2],
+    "groupnorm": lambda d: ["groupnorm", 2, 4],
+    "instancenorm": lambda d: ["instancenorm", d(st.integers(1, 5))],
+    "bilinear": lambda d: ["bilinear", d(st.integers(1, 3)), d(st.integers(1, 3)), d(st.integers(1, 3))],
+    "custom": lambda d: ["custom", d(st.integers(1, 5)), d(st.integers(1, 5))],
+    "tied": lambda d: ["tied", d(st.integers(1, 5)), d(st.booleans())],
+    "relu": lambda d: ["relu"],
+}
+CHILD_NAMES = ("fc", "_private", "head", "0", "norm", "stem")
+
+
+@st.composite
+def leaves(draw, kinds=tuple(LEAF_DRAW)):
+    return LEAF_DRAW[draw(st.sampled_from(kinds))](draw)
+
+
+@st.composite
+def trees(draw, kinds=tuple(LEAF_DRAW), depth=2):
+    if depth == 0 or draw(st.integers(0, 2)) == 0:
+        return draw(leaves(kinds))
+    container = draw(st.sampled_from(["sequential", "modulelist", "moduledict", "parent"]))
+    count = draw(st.integers(1, 3))
+    children = [draw(trees(kinds, depth - 1)) for _ in range(count)]
+    if container in ("sequential", "modulelist"):
+        return [container, children]
+    names = draw(st.lists(st.sampled_from(CHILD_NAMES), min_size=count, max_size=count, unique=True))
+    return [container, [[name, child] for name, child in zip(names, children)]]
+
+
+@st.composite
+def trees_with(draw, required, kinds=tuple(LEAF_DRAW)):
+    """A tree that certainly contains leaves of the `required` kinds, among drawn others."""
+    must = [LEAF_DRAW[kind](draw) for kind in required]
+    others = [draw(trees(kinds, depth=1)) for _ in range(draw(st.integers(0, 2)))]
+    children = must + others
+    order = draw(st.permutations(range(len(children))))
+    wrap = draw(st.sampled_from(["sequential", "modulelist", "parent"]))
+    ordered = [children[i] for i in order]
+    if wrap == "parent":
+        return ["parent", [[f"m{i}", child] for i, child in enumerate(ordered)]]
+    return [wrap, ordered]
+
+
+# ------------------------------------------------------------------------------------------ specs: statistics
+
+
+def _single(kata, node, seed, dtype, shape_words):
+    seen, rules, owners, values = run_tree(kata, node, seed, dtype)
+    key = "weight"
+    if torch.equal(seen["state"][key], values[key]):
+        check_tree(seen, rules, owners, values, node)
+    _, fan_in, fan_out = rules[key]
+    check_kaiming(seen["state"][key], fan_in, fan_out, f"the weight of {describe_node(node)}", shape_words)
+
+
+@given(pair=fan_pairs(low=48), dtype=st.sampled_from([torch.float32, torch.float64]), seed=st.integers(0, 2**16))
+@examples(5)
+def test_linear_weight_is_kaiming_normal_fan_out_relu(kata, device, pair, dtype, seed):
     """An nn.Linear weight gets mean 0 and std sqrt(2 / fan_out), fan_out = out_features."""
-    assert_layer_gets_kaiming(kata, nn.Linear(512, 64, device=device), "Linear(512, 64)")
+    i, o = pair
+    _single(kata, ["linear", i, o, True], seed, dtype, "out_features")
 
 
-def test_conv1d_weight_is_kaiming_normal_with_std_sqrt_two_over_fan_out(kata, device):
+@given(pair=fan_pairs(), seed=st.integers(0, 2**16))
+@examples(4)
+def test_conv1d_weight_is_kaiming_normal_fan_out_relu(kata, device, pair, seed):
     """An nn.Conv1d weight gets mean 0 and std sqrt(2 / fan_out), fan_out = out_channels * kernel_size."""
-    assert_layer_gets_kaiming(kata, nn.Conv1d(16, 128, 7, device=device), "Conv1d(16, 128, 7)")
+    i, o = (max(1, pair[0] // 8), max(1, pair[1] // 8))
+    k = kernel_to_fill(i, o)
+    _single(kata, ["conv1d", i, o, k, True], seed, torch.float32, "out_channels * kernel_size")
 
 
-def test_conv2d_weight_is_kaiming_normal_with_std_sqrt_two_over_fan_out(kata, device):
+@given(pair=fan_pairs(), kw=st.integers(1, 3), seed=st.integers(0, 2**16))
+@examples(4)
+def test_conv2d_weight_is_kaiming_normal_fan_out_relu(kata, device, pair, kw, seed):
     """An nn.Conv2d weight gets mean 0 and std sqrt(2 / fan_out), fan_out = out_channels * kh * kw."""
-    assert_layer_gets_kaiming(kata, nn.Conv2d(4, 64, 5, device=device), "Conv2d(4, 64, 5)")
+    i, o = (max(1, pair[0] // 8), max(1, pair[1] // 8))
+    kh = max(1, math.ceil(kernel_to_fill(i, o) / kw))
+    _single(kata, ["conv2d", i, o, kh, kw, False], seed, torch.float32, "out_channels * kh * kw")
 
 
-def test_weights_are_normally_distributed(kata, device):
-    """The weights follow a normal distribution: about 4.6% of them lie beyond two standard deviations."""
-    layer = nn.Linear(512, 64, device=device)
-    apply_init(kata, layer, "Linear(512, 64)")
-    w = layer.weight.detach().to(device="cpu", dtype=torch.float64).reshape(-1)
+@given(seed=st.integers(0, 2**16))
+@examples(3)
+def test_weights_are_normally_distributed(kata, device, seed):
+    """The weights follow a normal distribution: about 4.55% of them lie beyond two standard deviations."""
+    node = ["linear", 128, 256, True]
+    seen, _, _, _ = run_tree(kata, node, seed)
+    w = seen["state"]["weight"].double().reshape(-1)
     beyond = float(((w - w.mean()).abs() > 2 * w.std()).double().mean())
-    if not 0.035 < beyond < 0.058:
-        fail(
-            f"{beyond:.2%} of Linear(512, 64).weight lies beyond two standard deviations of its mean, where a normal "
-            "distribution puts 4.6%: the weights are not normally distributed. Use kaiming_normal_, not "
-            "kaiming_uniform_ or a truncated normal."
-        )
+    n = w.numel()
+    slack = 6 * math.sqrt(0.0455 * 0.9545 / n)
+    if abs(beyond - 0.0455) > slack:
+        fail(f"{beyond:.2%} of Linear(128, 256).weight lies beyond two standard deviations of its mean, where a "
+             "normal distribution puts 4.55%: the weights are not normally distributed. Use kaiming_normal_, not "
+             "kaiming_uniform_ or a truncated normal.")
 
 
-def test_linear_and_conv_biases_are_zero(kata, device):
-    """The biases of Linear, Conv1d and Conv2d layers are exactly zero."""
-    layers = {
-        "Linear(8, 4)": nn.Linear(8, 4, device=device),
-        "Conv1d(3, 4, 3)": nn.Conv1d(3, 4, 3, device=device),
-        "Conv2d(3, 4, 3)": nn.Conv2d(3, 4, 3, device=device),
-    }
-    for what, layer in layers.items():
-        fill(layer, 3.0)
-        apply_init(kata, layer, what)
-        if torch.equal(layer.bias.detach(), torch.full_like(layer.bias, 3.0)):
-            assert_initialised(layer, torch.full_like(layer.weight, 3.0), what)
-        assert_equal(layer.bias.detach(), torch.zeros(4, device=device), f"{what}.bias", why=ZERO_BIAS)
+# ------------------------------------------------------------------------------------------ specs: what each gets
 
 
-def test_batchnorm_weight_is_ones_and_bias_is_zeros(kata, device):
-    """BatchNorm1d and BatchNorm2d get weight exactly ones and bias exactly zeros."""
-    for layer in (nn.BatchNorm1d(16, device=device), nn.BatchNorm2d(16, device=device)):
-        what = type(layer).__name__
-        fill(layer, 3.0)
-        apply_init(kata, layer, what)
-        assert_equal(layer.weight.detach(), torch.ones(16, device=device), f"{what}.weight", why=IDENTITY)
-        assert_equal(layer.bias.detach(), torch.zeros(16, device=device), f"{what}.bias", why=IDENTITY)
+@given(tree=trees_with(["linear", "conv1d", "conv2d"], kinds=("linear", "conv1d", "conv2d", "relu")),
+       seed=st.integers(0, 2**16))
+@examples(6)
+def test_linear_and_conv_biases_are_zero(kata, device, tree, seed):
+    """The biases of Linear, Conv1d and Conv2d layers become exactly zero, and their weights are redrawn."""
+    seen, rules, owners, values = run_tree(kata, tree, seed)
+    check_tree(seen, rules, owners, values, tree)
 
 
-def test_layernorm_weight_is_ones_and_bias_is_zeros(kata, device):
-    """LayerNorm over a (4, 8) shape gets weight exactly ones and bias exactly zeros."""
-    layer = nn.LayerNorm((4, 8), device=device)
-    fill(layer, 3.0)
-    apply_init(kata, layer, "LayerNorm((4, 8))")
-    assert_equal(layer.weight.detach(), torch.ones(4, 8, device=device), "LayerNorm.weight", why=IDENTITY)
-    assert_equal(layer.bias.detach(), torch.zeros(4, 8, device=device), "LayerNorm.bias", why=IDENTITY)
+@given(tree=trees_with(["bn1d", "bn2d", "layernorm"], kinds=("bn1d", "bn2d", "layernorm", "relu")),
+       seed=st.integers(0, 2**16))
+@examples(6)
+def test_norm_layers_get_weight_ones_and_bias_zeros(kata, device, tree, seed):
+    """BatchNorm1d, BatchNorm2d and LayerNorm get weight exactly ones and bias exactly zeros."""
+    seen, rules, owners, values = run_tree(kata, tree, seed, why=NO_AFFINE)
+    check_tree(seen, rules, owners, values, tree)
 
 
-def test_layers_built_with_bias_false_are_initialised_without_error(kata, device):
+@given(n=st.integers(1, 8), seed=st.integers(0, 2**16))
+@examples(4)
+def test_running_statistics_are_left_alone(kata, device, n, seed):
+    """BatchNorm's running_mean, running_var and num_batches_tracked buffers keep their values."""
+    tree = ["sequential", [["bn1d", n, True], ["bn2d", n, True], ["subbn1d", n]]]
+    seen, rules, owners, values = run_tree(kata, tree, seed)
+    for key in rules:
+        if owners[key] == "buffer" and not torch.equal(seen["state"][key], values[key]):
+            fail(f"init_weights changed {key}. {BUFFERS}")
+    check_tree(seen, rules, owners, values, tree)
+
+
+@given(tree=trees_with(["linear", "conv1d", "conv2d"], kinds=("linear", "conv1d", "conv2d")),
+       seed=st.integers(0, 2**16))
+@examples(5)
+def test_layers_built_with_bias_false_are_initialised_without_error(kata, device, tree, seed):
     """Linear, Conv1d and Conv2d built with bias=False get their weight initialised, and nothing crashes."""
-    model = nn.Sequential(
-        nn.Linear(512, 128, bias=False, device=device),
-        nn.Conv1d(16, 128, 7, bias=False, device=device),
-        nn.Conv2d(4, 64, 5, bias=False, device=device),
-    )
-    fill(model, 3.0)
-    apply_init(kata, model, on="layers built with bias=False", why=NO_BIAS)
-    for layer in model:
-        what = f"the {type(layer).__name__} built with bias=False"
-        assert_initialised(layer, torch.full_like(layer.weight, 3.0), what)
-        assert_kaiming_normal_fan_out(layer.weight, f"{what}: its weight")
+    def no_bias(node):
+        if node[0] in ("sequential", "modulelist"):
+            return [node[0], [no_bias(c) for c in node[1]]]
+        if node[0] in ("moduledict", "parent"):
+            return [node[0], [[n, no_bias(c)] for n, c in node[1]]]
+        return [*node[:-1], False]
+    tree = no_bias(tree)
+    seen, rules, owners, values = run_tree(kata, tree, seed, why=NO_BIAS,
+                                           doing=f"model.apply(init_weights) on layers built with bias=False: "
+                                                 f"{describe_node(tree)}")
+    check_tree(seen, rules, owners, values, tree)
 
 
-def test_norm_layers_without_affine_parameters_are_skipped_without_error(kata, device):
+@given(shape=st.sampled_from([4, [2, 3]]), n=st.integers(1, 6), seed=st.integers(0, 2**16))
+@examples(4)
+def test_norm_layers_without_affine_parameters_are_handled_without_error(kata, device, shape, n, seed):
     """Norm layers whose weight or bias is None (affine=False, bias=False) are handled without error."""
-    model = nn.Sequential(
-        nn.BatchNorm1d(16, affine=False, device=device),
-        nn.LayerNorm(16, elementwise_affine=False, device=device),
-        nn.LayerNorm(16, bias=False, device=device),
-    )
-    fill(model, 3.0)
-    apply_init(kata, model, on="norm layers without affine parameters", why=NO_AFFINE)
-    weight = model[2].weight.detach()
-    assert_equal(weight, torch.ones(16, device=device), "LayerNorm(16, bias=False).weight", why=IDENTITY)
+    tree = ["sequential", [["bn1d", n, False], ["bn2d", n, False], ["layernorm", shape, False, True],
+                           ["layernorm", shape, True, False]]]
+    seen, rules, owners, values = run_tree(kata, tree, seed, why=NO_AFFINE,
+                                           doing="model.apply(init_weights) on norm layers without affine parameters")
+    check_tree(seen, rules, owners, values, tree)
 
 
-def test_other_modules_are_left_untouched(kata, device):
-    """nn.Embedding and a custom module with parameters named weight and bias keep their values."""
-    model = nn.Sequential(nn.Embedding(10, 8, device=device), Custom(device), nn.ReLU())
-    before = snapshot(model)
-    apply_init(kata, model)
-    for name, param in model.named_parameters():
-        if not torch.equal(param.detach(), before[name]):
-            owner = type(model.get_submodule(name.rpartition(".")[0])).__name__
-            fail(f"init_weights changed {name}, a parameter of {owner}. {UNTOUCHED}")
+@given(tree=trees_with(["sublinear", "subconv2d", "sublayernorm"]), seed=st.integers(0, 2**16))
+@examples(5)
+def test_subclasses_of_the_layers_are_initialised_too(kata, device, tree, seed):
+    """A subclass of nn.Linear, nn.Conv2d or nn.LayerNorm is that layer: isinstance, not type(m) is ..."""
+    seen, rules, owners, values = run_tree(kata, tree, seed)
+    for key, rule in rules.items():
+        if rule[0] != "same" and owners[key].startswith("Sub") and torch.equal(seen["state"][key], values[key]):
+            fail(f"init_weights left {key} of a {owners[key]} untouched: a subclass of a built-in layer is that "
+                 "layer (nn.MultiheadAttention's out_proj is a subclass of nn.Linear). Dispatch with isinstance, not "
+                 "on type(module).")
+    check_tree(seen, rules, owners, values, tree)
 
 
-def test_custom_parameters_of_a_parent_module_are_left_untouched(kata, device):
-    """A module's own custom Parameters stay as they were while its Linear child is initialised."""
-    model = Block(device)
-    fill(model.fc, 3.0)
-    before = snapshot(model)
-    apply_init(kata, model, on="a Block")
-    for name in ("scale", "temperature"):
-        if not torch.equal(getattr(model, name).detach(), before[name]):
-            fail(f"init_weights changed Block.{name}, a custom Parameter of a plain module. {UNTOUCHED}")
-    assert_initialised(model.fc, before["fc.weight"], "Block.fc")
+@given(tree=trees_with(["embedding", "custom"], kinds=("embedding", "conv3d", "groupnorm", "instancenorm",
+                                                         "bilinear", "custom", "relu")),
+       seed=st.integers(0, 2**16))
+@examples(6)
+def test_every_other_module_is_left_untouched(kata, device, tree, seed):
+    """Embedding, Conv3d, GroupNorm, InstanceNorm, Bilinear and custom modules keep every value."""
+    seen, rules, owners, values = run_tree(kata, tree, seed)
+    check_tree(seen, rules, owners, values, tree)
 
 
-def test_apply_reaches_layers_nested_at_any_depth(kata, device):
-    """model.apply(init_weights) initialises layers nested inside containers and custom modules."""
-    model = nn.Sequential(
-        nn.Sequential(nn.Sequential(nn.Conv2d(4, 64, 5, device=device), nn.BatchNorm2d(64, device=device))),
-        nn.ModuleDict({"head": nn.ModuleList([Block(device)])}),
-    )
-    fill(model, 3.0)
-    apply_init(kata, model, on="a nested model")
-    conv, norm, linear = model[0][0][0], model[0][0][1], model[1]["head"][0].fc
-    assert_initialised(conv, torch.full_like(conv.weight, 3.0), "the nested Conv2d")
-    assert_kaiming_normal_fan_out(conv.weight, "the nested Conv2d's weight")
-    assert_initialised(linear, torch.full_like(linear.weight, 3.0), "the nested Linear")
-    assert_kaiming_normal_fan_out(linear.weight, "the nested Linear's weight")
-    assert_equal(linear.bias.detach(), torch.zeros(64, device=device), "the nested Linear's bias", why=ZERO_BIAS)
-    assert_equal(norm.weight.detach(), torch.ones(64, device=device), "the nested BatchNorm2d's weight", why=IDENTITY)
+def has_state(tree):
+    return len(build(tree).state_dict()) > 0
 
 
-def test_parameters_are_initialised_in_place(kata, device):
-    """The registered Parameters stay the same objects, on the same device, with the same dtype."""
-    model = nn.Sequential(
-        nn.Linear(16, 8, device=device, dtype=torch.float64),
-        nn.Conv2d(3, 8, 3, device=device, dtype=torch.float64),
-        nn.LayerNorm(8, device=device, dtype=torch.float64),
-    )
-    before = dict(model.named_parameters())
-    apply_init(kata, model)
-    after = dict(model.named_parameters())
-    for name, param in before.items():
-        if after.get(name) is not param:
-            fail(f"init_weights replaced {name} with a new tensor. {IN_PLACE}")
-        if param.device.type != device.type or param.dtype != torch.float64:
-            fail(
-                f"after init_weights, {name} is {param.dtype} on {param.device.type}; it was float64 on "
-                f"{device.type}. {IN_PLACE}"
-            )
+@given(tree=trees().filter(has_state), seed=st.integers(0, 2**16))
+@examples(12)
+def test_apply_initialises_every_layer_of_a_generated_tree(kata, device, tree, seed):
+    """In any tree (nested containers, private names, shared weights) each entry gets what its layer type says."""
+    seen, rules, owners, values = run_tree(kata, tree, seed)
+    check_tree(seen, rules, owners, values, tree)
 
 
-def _seeded_models(kata, device, seeds):
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(32, 16, device=device), nn.Conv2d(3, 8, 3, device=device))
-    results = []
-    for seed in seeds:
-        copy_ = copy.deepcopy(model)
-        torch.manual_seed(seed)
-        apply_init(kata, copy_)
-        results.append(snapshot(copy_))
-    return results
+# ------------------------------------------------------------------------------------------ specs: how
 
 
-def test_same_seed_gives_the_same_weights(kata, device):
+@given(tree=trees_with(["linear", "conv2d", "layernorm", "tied"], kinds=("linear", "bn1d", "custom", "tied")),
+       dtype=st.sampled_from([torch.float16, torch.bfloat16, torch.float32, torch.float64]),
+       seed=st.integers(0, 2**16))
+@examples(6)
+def test_parameters_are_initialised_in_place(kata, device, tree, dtype, seed):
+    """The Parameters held before init stay the model's, in their dtype and on their device; tied stay tied."""
+    seen, rules, owners, values = run_tree(kata, tree, seed, dtype, device)
+    state, after = seen["state"], seen["after_update"]
+    for key, value in state.items():
+        if value.dtype != values[key].dtype or value.device.type != device.type:
+            fail(f"after init_weights, {key} is {value.dtype} on {value.device.type}; it was {values[key].dtype} on "
+                 f"{device.type}. {IN_PLACE}")
+    for key in rules:
+        if owners[key] == "buffer":
+            continue
+        expected = (state[key].double() + 1.0).to(state[key].dtype)
+        if not torch.equal(after[key], expected):
+            fail(f"a step on the Parameters held before model.apply(init_weights) no longer reaches {key}: "
+                 f"init_weights replaced it with a new tensor. {IN_PLACE}")
+    for key in rules:
+        if key.endswith("second.weight"):
+            first = key[: -len("second.weight")] + "first.weight"
+            if not torch.equal(state[key], state[first]):
+                fail(f"{first} and {key} were one shared Parameter, but differ after init_weights. {IN_PLACE}")
+
+
+@given(tree=trees_with(["linear", "bn1d"]), no_grad=st.booleans(), seed=st.integers(0, 2**16))
+@examples(4)
+def test_grad_mode_is_left_alone(kata, device, tree, no_grad, seed):
+    """init_weights leaves torch.is_grad_enabled() as the caller set it, inside and after model.apply."""
+    seen, _, _, _ = run_tree(kata, tree, seed, no_grad=no_grad)
+    before, inside, after = seen["grad_mode"]
+    if inside != (not no_grad) or after != before:
+        fail(f"init_weights switched grad mode {'on' if inside else 'off'} "
+             f"{'under torch.no_grad()' if no_grad else 'with gradients enabled'}: use `with torch.no_grad():` "
+             "(or the nn.init functions), which restores the caller's mode.")
+
+
+SEED_TREE = ["sequential", [["linear", 32, 16, True], ["conv2d", 3, 8, 3, 3, True], ["layernorm", 4, True, True]]]
+
+
+@given(seed=st.integers(0, 2**16))
+@examples(3)
+def test_same_seed_gives_the_same_weights(kata, device, seed):
     """torch.manual_seed(s) followed by model.apply(init_weights) gives the same weights every time."""
-    first, second = _seeded_models(kata, device, [123, 123])
+    first, second = kata.run(seeded, SEED_TREE, [seed, seed], doing="model.apply(init_weights)", why=APPLY_WHY)
+    assert first, "the seed tree has state"
     for name, value in first.items():
-        assert_equal(
-            second[name], value, f"{name} initialised twice under torch.manual_seed(123)",
-            why=f"The initialisation is not reproducible. {SEEDED}",
-        )  # fmt: skip
+        assert_close(second[name], value, f"{name} initialised twice under torch.manual_seed({seed})", rtol=0, atol=0,
+                     why=f"The initialisation is not reproducible. {SEEDED}")
 
 
-def test_different_seeds_give_different_weights(kata, device):
+@given(seed=st.integers(0, 2**16))
+@examples(3)
+def test_different_seeds_give_different_weights(kata, device, seed):
     """Under two different seeds the Kaiming-initialised weights differ: the global generator is used."""
-    first, second = _seeded_models(kata, device, [123, 124])
+    first, second = kata.run(seeded, SEED_TREE, [seed, seed + 1], doing="model.apply(init_weights)", why=APPLY_WHY)
     for name in ("0.weight", "1.weight"):
         if torch.equal(first[name], second[name]):
-            fail(f"{name} is identical under torch.manual_seed(123) and torch.manual_seed(124). {SEEDED}")
+            fail(f"{name} is identical under torch.manual_seed({seed}) and torch.manual_seed({seed + 1}). {SEEDED}")

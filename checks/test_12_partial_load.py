@@ -1,11 +1,55 @@
-"""Kata 12: load_compatible, loading what fits from a state_dict. Each spec checks one behaviour."""
+"""Kata 12: load_compatible(model, state_dict), loading what fits from a state_dict.
+
+Every spec draws a model tree with Hypothesis as a plain description (Linear with or without bias,
+BatchNorm with or without running stats, LayerNorm, Embedding, layers without parameters, a subclass of
+nn.Linear, user blocks with private names and non-persistent buffers, tied weights, frozen parameters, a
+dtype) and a checkpoint plan for its keys: kept, reshaped (transposed, flattened, broadcastable, grown),
+dropped, plus unexpected keys, in any order, dtype, memory layout and device. A probe builds the model in
+the subject and runs the learner's load_compatible; the judge builds its own copy and takes the expected
+report from the model's state_dict() keys and the expected values from PyTorch's own
+load_state_dict(strict=False) on the entries that fit.
+
+Contract clauses, and the specs that enforce them:
+
+C1  load_compatible returns a report whose loaded, mismatched, missing and unexpected are sorted lists of str
+    keys.   -> every_report_list_is_sorted
+C2  loaded: the keys of state_dict that model.state_dict() has with exactly the same shape (also under a
+    tied weight's second name).   -> matching_keys_are_reported_loaded, the_seed_notebooks_example
+C3  mismatched: keys in both with another shape (a transposed or flattened value with the same number of
+    elements, a broadcastable one, a grown one); skipped without raising.
+    -> shape_mismatches_are_reported_mismatched, a_broadcastable_value_is_a_mismatch_not_a_copy,
+       a_value_with_the_same_number_of_elements_is_a_mismatch
+C4  missing: keys of model.state_dict() that state_dict lacks; a mismatched key is not missing; a
+    non-persistent buffer is never missing.   -> keys_absent_from_the_state_dict_are_reported_missing,
+    non_persistent_buffers_are_never_missing_nor_loaded
+C5  unexpected: keys of state_dict that model.state_dict() lacks (a non-persistent buffer's name too).
+    -> keys_the_model_lacks_are_reported_unexpected, non_persistent_buffers_are_never_missing_nor_loaded
+C6  Loaded entries take the state_dict's values (any memory layout), cast to the model's dtype (float16,
+    bfloat16, float32, float64) and device; buffers (BatchNorm's running stats, user buffers) load too.
+    -> matching_entries_are_copied_into_the_model, buffers_load_too, values_are_cast_to_the_models_dtype,
+       a_cpu_state_dict_loads_into_a_model_on_the_device
+C7  Nothing else changes: mismatched and missing entries and non-persistent buffers keep their values.
+    -> mismatched_and_missing_entries_keep_their_values
+C8  In place: the model keeps the same Parameter objects (an optimizer built before still trains it) and
+    their requires_grad flags (frozen stays frozen).   -> parameters_are_updated_in_place
+C9  The model shares no memory with the source afterwards.   -> loaded_values_share_no_memory_with_the_source
+C10 The caller's state_dict (any Mapping: dict, OrderedDict, a read-only MappingProxyType) keeps its keys,
+    their order and its values.   -> the_callers_state_dict_is_not_modified
+C11 Grad mode is left as found; it works under torch.no_grad() too.   -> grad_mode_is_left_as_it_was
+C12 A checkpoint written with torch.save and read with torch.load(weights_only=True) loads completely.
+    -> a_torch_save_and_load_round_trip_loads
+"""
 
 import io
+from collections import OrderedDict
+from types import MappingProxyType
 
 import torch
 from torch import nn
 
-from kata_runner.asserts import assert_close, assert_equal, assert_keys, assert_on_device, attempt, fail
+from kata_runner.asserts import assert_close, assert_keys, fail
+from kata_runner.draw import examples, given, make_tensor, st
+from kata_runner.probing import probe, snapshot
 
 FIELDS = ("loaded", "mismatched", "missing", "unexpected")
 NO_RAISE = (
@@ -28,275 +72,623 @@ NUMEL = (
     "and never reshape a checkpoint's tensor to fit."
 )
 COPY = "Copy into the model's own tensors in place (own[key].copy_(value) under torch.no_grad())."
-SEED = "the seed's 2-layer state_dict loaded into a 3-layer Sequential"
+NON_PERSISTENT = (
+    "A non-persistent buffer (register_buffer(..., persistent=False)) is not part of a state_dict: it is never "
+    "missing, a key with its name is unexpected, and it is never loaded. Compare against model.state_dict(), not "
+    "named_parameters() + named_buffers()."
+)
+TIED = ("A tied weight appears in model.state_dict() under each of its names; each of those keys loads (and is "
+        "reported) like any other.")
 
 
-def seed_pair(device):
-    """The seed notebook's pair: a 2-layer and a 3-layer Sequential whose second layers differ in shape."""
-    small = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 2)).to(device)
-    big = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 8), nn.Linear(8, 2)).to(device)
-    return small, big
+# ------------------------------------------------------------------------------------------ the models
 
 
-def with_batchnorm(device):
-    return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).to(device)
+class Block(nn.Module):
+    """A user-defined module: whatever the description plants."""
 
 
-class WithScratch(nn.Module):
-    """A module with a persistent buffer (`scale`) and a non-persistent one (`scratch`)."""
+class ScaledLinear(nn.Linear):
+    """A subclass of a built-in layer with a persistent and a private non-persistent buffer."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear = nn.Linear(3, 2)
-        self.register_buffer("scale", torch.ones(2))
-        self.register_buffer("scratch", torch.zeros(2), persistent=False)
-
-
-def snapshot(model):
-    return {key: value.detach().clone() for key, value in model.state_dict().items()}
+    def __init__(self, n):
+        super().__init__(n, n)
+        self.register_buffer("gain", torch.ones(n))
+        self.register_buffer("_scratch", torch.zeros(n), persistent=False)
 
 
-def load(kata, model, state_dict, doing):
-    """Call load_compatible and return its report as {field: list of keys}."""
-    report = attempt(kata.load_compatible, model, state_dict, doing=doing, why=NO_RAISE)
-    lists = {}
-    for name in FIELDS:
-        value = getattr(report, name, None)
-        if not isinstance(value, list) or not all(isinstance(key, str) for key in value):
-            fail(
-                f"the report's '{name}' should be a list of state_dict keys (str), got {type(value).__name__}: "
-                "load_compatible returns a LoadReport with the sorted lists loaded, mismatched, missing, unexpected."
-            )
-        lists[name] = value
-    return lists
+def _layer(kind, n, opts):
+    if kind == "linear":
+        return nn.Linear(n, n + 1, bias=opts.get("bias", True))
+    if kind == "embedding":
+        return nn.Embedding(n + 2, n)
+    if kind == "batchnorm":
+        return nn.BatchNorm1d(n, affine=opts.get("affine", True), track_running_stats=opts.get("track", True))
+    if kind == "layernorm":
+        return nn.LayerNorm(n, elementwise_affine=opts.get("affine", True))
+    if kind == "relu":
+        return nn.ReLU()
+    if kind == "scaled_linear":
+        return ScaledLinear(n)
+    return {"block": Block, "sequential": nn.Sequential, "moduledict": nn.ModuleDict}[kind]()
 
 
-def load_seed_pair(kata, device):
-    small, big = seed_pair(device)
-    return small, big, load(kata, big, small.state_dict(), doing=f"load_compatible(big, small.state_dict()), {SEED},")
+def build(desc, device):
+    """The model a description stands for, with deterministic values, in its dtype on `device`."""
 
+    def make(node):
+        module = _layer(node["kind"], node["size"], node.get("opts", {}))
+        for name, child in node.get("children", []):
+            module.add_module(name, make(child))
+        for name, shape in node.get("params", []):
+            module.register_parameter(name, nn.Parameter(torch.zeros(shape)))
+        for name, shape, persistent in node.get("buffers", []):
+            module.register_buffer(name, torch.zeros(shape), persistent=persistent)
+        return module
 
-def test_matching_keys_are_reported_loaded(kata, device):
-    """In the seed's example the first layer, same key and shape, is reported as loaded."""
-    _, _, report = load_seed_pair(kata, device)
-    assert_keys(report["loaded"], ["0.bias", "0.weight"], f"report.loaded for {SEED}", why=LOADED)
-
-
-def test_shape_mismatches_are_reported_mismatched(kata, device):
-    """In the seed's example the second layer, same keys but other shapes, is reported as mismatched."""
-    _, _, report = load_seed_pair(kata, device)
-    assert_keys(report["mismatched"], ["1.bias", "1.weight"], f"report.mismatched for {SEED}", why=MISMATCHED)
-
-
-def test_keys_absent_from_the_state_dict_are_reported_missing(kata, device):
-    """In the seed's example only the third layer, which the 2-layer state_dict lacks, is reported missing."""
-    _, _, report = load_seed_pair(kata, device)
-    assert_keys(report["missing"], ["2.bias", "2.weight"], f"report.missing for {SEED}", why=MISSING)
-
-
-def test_keys_the_model_lacks_are_reported_unexpected(kata, device):
-    """Loading the 3-layer state_dict into the 2-layer model reports the third layer as unexpected."""
-    small, big = seed_pair(device)
-    report = load(kata, small, big.state_dict(), doing="load_compatible(small, big.state_dict())")
-    assert_keys(report["unexpected"], ["2.bias", "2.weight"], "report.unexpected for the reverse load", why=UNEXPECTED)
-
-
-def test_every_report_list_is_sorted(kata, device):
-    """loaded, mismatched, missing and unexpected each come back sorted, whatever the state_dict's order."""
-    model = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 8), nn.Linear(8, 2)).to(device)
-    source = {
-        "0.weight": torch.randn(8, 4, device=device),
-        "0.bias": torch.randn(8, device=device),
-        "1.weight": torch.randn(2, 8, device=device),
-        "1.bias": torch.randn(2, device=device),
-        "extra.weight": torch.randn(3, 3, device=device),
-        "extra.bias": torch.randn(3, device=device),
-    }
-    report = load(kata, model, source, doing="load_compatible on a state_dict in weight-then-bias order")
-    expected = {
-        "loaded": ["0.bias", "0.weight"],
-        "mismatched": ["1.bias", "1.weight"],
-        "missing": ["2.bias", "2.weight"],
-        "unexpected": ["extra.bias", "extra.weight"],
-    }
-    for name in FIELDS:
-        if report[name] != expected[name] and sorted(report[name]) == expected[name]:
-            fail(f"report.{name} is {report[name]}, which is not sorted: every list of the report must be sorted.")
-    why = (
-        "loaded: key and shape match; mismatched: key in both, shapes differ; missing: only in the model; "
-        "unexpected: only in the state_dict."
-    )
-    for name in FIELDS:
-        assert_keys(report[name], expected[name], f"report.{name}", why=why)
-
-
-def test_matching_entries_are_copied_into_the_model(kata, device):
-    """The first layer's weight and bias take the state_dict's values."""
-    small, big, _ = load_seed_pair(kata, device)
-    assert_equal(big[0].weight, small[0].weight.detach(), f"big[0].weight after {SEED}", why=LOADED)
-    assert_equal(big[0].bias, small[0].bias.detach(), f"big[0].bias after {SEED}", why=LOADED)
-
-
-def test_mismatched_and_missing_entries_keep_their_values(kata, device):
-    """Skipped entries are untouched: the second and third layers keep the values they had."""
-    small, big = seed_pair(device)
-    before = snapshot(big)
-    load(kata, big, small.state_dict(), doing=f"load_compatible(big, small.state_dict()), {SEED},")
-    after = big.state_dict()
-    for key in ("1.weight", "1.bias", "2.weight", "2.bias"):
-        assert_equal(
-            after[key],
-            before[key],
-            f"big's '{key}' after loading",
-            why="A mismatched or missing entry is skipped: load_compatible touches nothing but the loaded entries.",
-        )
-
-
-def test_a_broadcastable_value_is_a_mismatch_not_a_copy(kata, device):
-    """A (4,) weight and a (1,) bias do not fit a Linear(4, 3) even though copy_ could broadcast them."""
-    model = nn.Linear(4, 3).to(device)
-    before = snapshot(model)
-    source = {"weight": torch.randn(4, device=device), "bias": torch.randn(1, device=device)}
-    report = load(kata, model, source, doing="load_compatible(Linear(4, 3), {weight: (4,), bias: (1,)})")
-    assert_keys(report["mismatched"], ["bias", "weight"], "report.mismatched for broadcastable shapes", why=EXACT)
-    for key, value in model.state_dict().items():
-        assert_equal(value, before[key], f"the model's '{key}' after loading a broadcastable value", why=EXACT)
-
-
-def test_a_transposed_weight_with_the_same_number_of_elements_is_a_mismatch(kata, device):
-    """A (4, 3) weight does not fit a (3, 4) one, although both hold 12 elements."""
-    model = nn.Linear(4, 3).to(device)
-    before = snapshot(model)
-    source = {"weight": torch.randn(4, 3, device=device), "bias": torch.randn(3, device=device)}
-    report = load(kata, model, source, doing="load_compatible(Linear(4, 3), {weight: (4, 3), bias: (3,)})")
-    assert_keys(report["mismatched"], ["weight"], "report.mismatched for a transposed weight", why=NUMEL)
-    assert_equal(model.weight, before["weight"], "the model's weight after loading a transposed one", why=NUMEL)
-
-
-def test_batchnorm_buffers_load_too(kata, device):
-    """BatchNorm's running_mean, running_var and num_batches_tracked load like the parameters."""
-    source_model = with_batchnorm(device)
+    model = make(desc["root"])
+    modules = [m for m in model.modules()]
+    for k, (i, j) in enumerate(desc.get("ties", [])):
+        params = [p for m in modules for p in m._parameters.values() if p is not None]
+        if params:
+            setattr(modules[j % len(modules)], f"tied{k}", params[i % len(params)])
+    model.to(device=device, dtype=desc["dtype"])
     with torch.no_grad():
-        source_model[1].running_mean.copy_(torch.randn(4))
-        source_model[1].running_var.copy_(torch.rand(4) + 0.5)
-        source_model[1].num_batches_tracked.fill_(7)
-    model = with_batchnorm(device)
-    report = load(kata, model, source_model.state_dict(), doing="load_compatible on a Linear + BatchNorm1d model")
-    why = "BatchNorm's running statistics are buffers: they are in state_dict() and must load like parameters."
-    assert_keys(report["loaded"], source_model.state_dict().keys(), "report.loaded", why=why)
-    for name in ("running_mean", "running_var", "num_batches_tracked"):
-        expected = getattr(source_model[1], name)
-        assert_equal(getattr(model[1], name), expected, f"the BatchNorm's {name} buffer after loading", why=why)
+        for index, (_, tensor) in enumerate(sorted(model.state_dict(keep_vars=True).items())):
+            tensor.copy_(make_tensor(tuple(tensor.shape), tensor.dtype, device, seed=1000 + index))
+    params = list(model.parameters())
+    for i in desc.get("frozen", []):
+        if params:
+            params[i % len(params)].requires_grad_(False)
+    return model
 
 
-def test_non_persistent_buffers_are_never_missing(kata, device):
-    """A buffer registered with persistent=False is not part of a state_dict, so it is never reported missing."""
-    model = WithScratch().to(device)
-    source = WithScratch().to(device).state_dict()
-    report = load(kata, model, source, doing="load_compatible on a model with a non-persistent buffer")
-    assert_keys(
-        report["missing"],
-        [],
-        "report.missing for a complete state_dict",
-        why="'scratch' is a non-persistent buffer: it is not in model.state_dict(), so it can never be missing. "
-        "Compare against model.state_dict(), not named_parameters() + named_buffers().",
-    )
+def _non_persistent(model):
+    saved = model.state_dict()
+    return {name: b.detach().clone() for name, b in model.named_buffers() if name not in saved}
 
 
-def test_values_are_cast_to_the_models_dtype(kata, device):
-    """A float32 state_dict loads into a float64 model, whose tensors stay float64."""
-    model = nn.Linear(4, 3).to(device=device, dtype=torch.float64)
-    source = nn.Linear(4, 3).to(device).state_dict()
-    load(kata, model, source, doing="load_compatible(float64 model, float32 state_dict)")
-    for key, value in model.state_dict().items():
-        assert_equal(
-            value,
-            source[key].double(),
-            f"the model's '{key}' after loading float32 values",
-            why="The copy must be cast to the model's dtype: "
-            + COPY
-            + " Rebinding (param.data = value) adopts the source's dtype.",
-        )
+# ------------------------------------------------------------------------------------------ probes
 
 
-def test_a_cpu_state_dict_loads_into_a_model_on_the_device(kata, device):
-    """A state_dict on the CPU loads into a model on the device, and the model stays on the device."""
-    model = nn.Linear(4, 3).to(device)
-    source = nn.Linear(4, 3).state_dict()
-    load(kata, model, source, doing=f"load_compatible(model on {device.type}, CPU state_dict)")
-    why = "The copy must go to the model's device. " + COPY
-    for name, param in model.named_parameters():
-        assert_on_device(param, device, f"the model's '{name}' after loading a CPU state_dict")
-        assert_equal(param, source[name].to(device), f"the model's '{name}' after loading", why=why)
+def _wrap(source, kind):
+    if kind == "OrderedDict":
+        return OrderedDict(source)
+    if kind == "MappingProxyType":
+        return MappingProxyType(source)
+    return source
 
 
-def test_parameters_are_updated_in_place(kata, device):
-    """The model keeps the same nn.Parameter objects and their requires_grad flags."""
-    model = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 2)).to(device)
-    model[0].weight.requires_grad_(False)
-    params = dict(model.named_parameters())
-    flags = {name: param.requires_grad for name, param in params.items()}
-    source = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 2)).to(device).state_dict()
-    load(kata, model, source, doing="load_compatible on a model with a frozen weight")
-    after = dict(model.named_parameters())
-    for name, param in params.items():
-        if after.get(name) is not param:
-            fail(
-                f"'{name}' is a new object after loading: an optimizer built before still holds the old Parameter. "
-                + "Load in place. "
-                + COPY
-            )
-        if param.requires_grad != flags[name]:
-            fail(
-                f"'{name}' has requires_grad={param.requires_grad} after loading, was {flags[name]}: "
-                "loading values must not freeze or unfreeze parameters."
-            )
-
-
-def test_loaded_values_share_no_memory_with_the_source(kata, device):
-    """Changing the state_dict's tensors after loading does not change the model."""
-    model = nn.Linear(4, 3).to(device)
-    source = nn.Linear(4, 3).to(device).state_dict()
-    expected = {key: value.clone() for key, value in source.items()}
-    load(kata, model, source, doing="load_compatible(model, state_dict)")
-    with torch.no_grad():
+@probe
+def partial_load(impl, desc, source, device, mapping="dict", no_grad=False, via_file=False):
+    model = build(desc, device)
+    params = list(model.parameters())
+    if via_file:
+        buffer = io.BytesIO()
+        # detach(): a fresh tensor object, without the wire's bookkeeping attribute (which torch.load's
+        # weights_only unpickler would refuse).
+        torch.save({key: value.detach() for key, value in source.items()}, buffer)
+        buffer.seek(0)
+        source = torch.load(buffer, weights_only=True)
+    mapping_value = _wrap(source, mapping)
+    keys_before = list(source)
+    values_before = snapshot(source)
+    grad_before = torch.is_grad_enabled()
+    if no_grad:
+        with torch.no_grad():
+            report = impl.load_compatible(model, mapping_value)
+    else:
+        report = impl.load_compatible(model, mapping_value)
+    grad_kept = torch.is_grad_enabled() == grad_before
+    fields = {name: getattr(report, name, "<no such attribute>") for name in FIELDS}
+    after = snapshot(model.state_dict())
+    non_persistent = _non_persistent(model)
+    source_keys, source_values = list(source), snapshot(source)
+    with torch.no_grad():  # change the source in place: a model sharing its memory would follow
         for value in source.values():
-            value.add_(1.0)
-    for key, value in model.state_dict().items():
-        assert_equal(
-            value,
-            expected[key],
-            f"the model's '{key}' after the source tensor was changed",
-            why="The model shares memory with the state_dict it loaded from. " + COPY,
-        )
+            if 0 not in value.stride():
+                value.add_(1)
+    after_source_change = snapshot(model.state_dict())
+    step_error = None
+    try:
+        with torch.no_grad():  # an optimizer built before the load: update the Parameters held before
+            for p in params:
+                p.sub_(0.5)
+    except RuntimeError as exc:  # e.g. a Parameter that adopted an expanded checkpoint tensor
+        step_error = str(exc).splitlines()[0][:200]
+    after_step = snapshot(model.state_dict())
+    total = sum((p.float().sum() for p in model.parameters() if p.requires_grad), torch.zeros((), device=device))
+    if total.requires_grad:
+        total.backward()
+    grads = [p.grad is not None for p in params]
+    return {"report": fields, "after": after, "non_persistent": non_persistent, "grad_kept": grad_kept,
+            "source_keys": [keys_before, source_keys], "source_values": [values_before, source_values],
+            "after_source_change": after_source_change, "after_step": after_step, "grads": grads,
+            "step_error": step_error}
 
 
-def test_the_callers_state_dict_is_not_modified(kata, device):
-    """The state_dict passed in keeps all its keys, in order, and all its values."""
-    small, big = seed_pair(device)
-    source = small.state_dict()
-    keys = list(source)
-    values = {key: value.clone() for key, value in source.items()}
-    load(kata, big, source, doing=f"load_compatible(big, small.state_dict()), {SEED},")
+# ------------------------------------------------------------------------------------------ drawing
+
+
+LAYOUTS = ("contiguous", "transposed", "sliced", "expanded")
+
+
+def _layout_fits(layout, shape):
+    """Whether make_tensor can give a tensor of `shape` that layout (else it is contiguous)."""
+    if layout == "transposed":
+        return len(shape) >= 2 and shape[-1] > 1 and shape[-2] > 1
+    if layout == "sliced":
+        return len(shape) >= 1 and shape[-1] > 0
+    if layout == "expanded":
+        return len(shape) >= 2 and shape[0] > 1
+    return True
+
+
+PUBLIC = ("alpha", "beta", "scale", "shift", "mask", "table", "steps", "stats", "head", "body")
+PRIVATE = ("_alpha", "_memo", "_state")
+LEAVES = ("linear", "embedding", "batchnorm", "layernorm", "relu", "scaled_linear")
+DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+
+
+@st.composite
+def nodes(draw, depth):
+    kind = draw(st.sampled_from(LEAVES + (("block", "sequential", "moduledict") if depth > 0 else ())))
+    node = {"kind": kind, "size": draw(st.integers(1, 4)), "opts": {}, "children": [], "params": [], "buffers": []}
+    if kind == "linear":
+        node["opts"]["bias"] = draw(st.booleans())
+    if kind in ("batchnorm", "layernorm"):
+        node["opts"] = {"affine": draw(st.booleans()), "track": draw(st.booleans())}
+    if kind in ("block", "sequential", "moduledict"):
+        labels = draw(st.lists(st.sampled_from(PUBLIC + PRIVATE), min_size=5, max_size=5, unique=True))
+        for i in range(draw(st.integers(1, 3))):
+            name = str(i) if kind == "sequential" else labels.pop()
+            node["children"].append([name, draw(nodes(depth - 1))])
+        if kind == "block":
+            if draw(st.booleans()):
+                node["params"].append([labels.pop(), draw(st.lists(st.integers(1, 3), max_size=2))])
+            if draw(st.booleans()):
+                node["buffers"].append([labels.pop(), [draw(st.integers(1, 3))], draw(st.booleans())])
+    return node
+
+
+@st.composite
+def models(draw, dtypes=(torch.float32, torch.float64), need=()):
+    """A model description: a Block root holding a few subtrees, maybe tied weights and frozen parameters."""
+    root = {"kind": "block", "size": 2, "opts": {}, "children": [], "params": [], "buffers": []}
+    names = draw(st.lists(st.sampled_from(PUBLIC + PRIVATE), min_size=1, max_size=3, unique=True))
+    for name in names:
+        root["children"].append([name, draw(nodes(2))])
+    root["children"].append(["stem", {"kind": "linear", "size": draw(st.integers(2, 4)), "opts": {"bias": True},
+                                      "children": [], "params": [], "buffers": []}])
+    if "batchnorm" in need:
+        root["children"].append(["norm", {"kind": "batchnorm", "size": 3, "opts": {}, "children": [], "params": [],
+                                          "buffers": []}])
+    if "buffers" in need or "non_persistent" in need:
+        root["buffers"].append(["_running", [3], True])
+        root["children"].append(["scaled", {"kind": "scaled_linear", "size": 2, "opts": {}, "children": [],
+                                            "params": [], "buffers": []}])
+    if "non_persistent" in need:
+        root["buffers"].append(["scratch", [2], False])
+    pick = st.integers(0, 50)
+    ties = [[draw(pick), draw(pick)] for _ in range(draw(st.integers(1 if "ties" in need else 0, 2)))]
+    frozen = [draw(pick) for _ in range(draw(st.integers(1 if "frozen" in need else 0, 2)))]
+    return {"root": root, "ties": ties, "frozen": frozen, "dtype": draw(st.sampled_from(dtypes))}
+
+
+def _reshaped(shape, how):
+    """Another shape for a value: "transposed"/"flattened" keep the number of elements, "broadcastable" is
+    (1, ...) and copy_ would broadcast it, "grown" is bigger. None when it cannot differ that way."""
+    numel = 1
+    for s in shape:
+        numel *= s
+    if how == "transposed" and len(shape) >= 2 and shape[0] != shape[-1]:
+        return tuple(reversed(shape))
+    if how == "flattened" and len(shape) >= 2 and numel > 0:
+        return (numel,)
+    if how == "broadcastable":
+        if numel > 1:
+            return (1,) * len(shape)
+        return (1,) if shape == () else ()
+    if how == "grown":
+        return (shape[0] + 1, *shape[1:]) if shape else (2,)
+    return None
+
+
+@st.composite
+def plans(draw, keys, actions=("keep", "keep", "reshape", "drop"), reshapes=("transposed", "flattened",
+                                                                            "broadcastable", "grown"),
+          extra=(0, 2), force=()):
+    """What the checkpoint does with each of the model's keys, and which unexpected keys it adds."""
+    plan = {key: draw(st.sampled_from(actions)) for key in keys}
+    for action in force:
+        if action not in plan.values() and keys:
+            plan[draw(st.sampled_from(sorted(keys)))] = action
+    shapes = {key: draw(st.sampled_from(reshapes)) for key, action in plan.items() if action == "reshape"}
+    unexpected = draw(st.lists(st.sampled_from(["extra.weight", "head.9.bias", "stem.weight_old", "alpha.beta",
+                                                "num_batches_tracked", "stem"]),
+                               min_size=extra[0], max_size=extra[1], unique=True))
+    order = draw(st.permutations(range(len(keys) + len(unexpected))))
+    layout = draw(st.sampled_from(LAYOUTS))
+    dtype = draw(st.sampled_from((None, torch.float32, torch.float64, torch.float16)))
+    return {"plan": plan, "shapes": shapes, "unexpected": unexpected, "order": list(order), "layout": layout,
+            "dtype": dtype, "seed": draw(st.integers(0, 2**16))}
+
+
+def _keys(desc):
+    return [*build(desc, "cpu").state_dict()]
+
+
+@st.composite
+def checkpoints(draw, model_opts=None, plan_opts=None, tweak=None):
+    """A model description and a checkpoint plan for its keys, drawn together (no st.data())."""
+    desc = draw(models(**(model_opts or {})))
+    plan = draw(plans(_keys(desc), **(plan_opts or {})))
+    if tweak is not None:
+        tweak(draw, desc, plan)
+    return desc, plan
+
+
+# ------------------------------------------------------------------------------------------ the oracle
+
+
+class Case:
+    """A model, a checkpoint for it, and what PyTorch says should happen."""
+
+    def __init__(self, desc, plan, device, source_device=None):
+        self.desc, self.device = desc, device
+        model = build(desc, device)
+        own = model.state_dict()
+        self.own_shapes = {key: tuple(value.shape) for key, value in own.items()}
+        self.before = snapshot(own)
+        self.non_persistent_before = _non_persistent(model)
+        source_device = device if source_device is None else source_device
+        entries = []
+        for index, (key, action) in enumerate(sorted(plan["plan"].items())):
+            if action == "drop":
+                continue
+            shape = self.own_shapes[key]
+            if action == "reshape":
+                shape = _reshaped(shape, plan["shapes"][key])
+                if shape is None or shape == self.own_shapes[key]:
+                    shape = _reshaped(self.own_shapes[key], "grown")
+            dtype = own[key].dtype if not own[key].is_floating_point() else plan["dtype"] or own[key].dtype
+            layout = plan["layout"] if _layout_fits(plan["layout"], shape) else "contiguous"
+            entries.append((key, make_tensor(shape, dtype, source_device, layout, plan["seed"] + index)))
+        for index, key in enumerate(plan["unexpected"]):
+            if key not in own:
+                entries.append((key, make_tensor((2,), torch.float32, source_device, seed=plan["seed"] - index)))
+        self._tie_values(model, entries)
+        order = [i for i in plan["order"] if i < len(entries)] + list(range(len(plan["order"]), len(entries)))
+        self.source = {entries[i][0]: entries[i][1] for i in order}
+        fitting = {k: v for k, v in self.source.items() if k in own and tuple(v.shape) == self.own_shapes[k]}
+        self.expected = {
+            "loaded": sorted(fitting),
+            "mismatched": sorted(k for k in self.source if k in own and k not in fitting),
+            "missing": sorted(k for k in own if k not in self.source),
+            "unexpected": sorted(k for k in self.source if k not in own),
+        }
+        self.non_persistent_names = set(self.non_persistent_before)
+        model.load_state_dict(fitting, strict=False)  # PyTorch's own copy: cast, device, in place
+        self.after = snapshot(model.state_dict())
+        with torch.no_grad():
+            for p in model.parameters():
+                p.sub_(0.5)
+        self.after_step = snapshot(model.state_dict())
+        self.trainable = [p.requires_grad for p in model.parameters()]
+        self.tied = {k for k, v in model.state_dict(keep_vars=True).items()
+                     if sum(v is w for w in model.state_dict(keep_vars=True).values()) > 1}
+
+    @staticmethod
+    def _tie_values(model, entries):
+        """Keys naming one tied tensor get one value in the checkpoint (a consistent checkpoint)."""
+        mine = model.state_dict(keep_vars=True)
+        first = {}
+        for i, (key, value) in enumerate(entries):
+            if key in mine and tuple(value.shape) == tuple(mine[key].shape):
+                owner = id(mine[key])
+                if owner in first:
+                    entries[i] = (key, entries[first[owner]][1].clone())
+                else:
+                    first[owner] = i
+
+    def words(self):
+        dtype = str(self.desc["dtype"]).removeprefix("torch.")
+        counts = {k: len(v) for k, v in self.expected.items()}
+        ties = " with tied weights" if self.tied else ""
+        return (f"a {dtype} model of {len(self.own_shapes)} state_dict keys{ties}, and a checkpoint with "
+                f"{counts['loaded']} fitting, {counts['mismatched']} reshaped, {counts['unexpected']} unexpected "
+                f"entries and {counts['missing']} left out")
+
+
+def run_case(kata, case, **options):
+    why = NO_RAISE
+    if options.get("mapping") == "MappingProxyType":
+        why += " The state_dict passed in was read-only (a MappingProxyType): never modify the caller's state_dict."
+    seen = kata.run(partial_load, case.desc, case.source, case.device, doing=f"load_compatible on {case.words()}",
+                    why=why, **options)
+    for name in FIELDS:
+        value = seen["report"][name]
+        if not isinstance(value, list) or not all(isinstance(key, str) for key in value):
+            fail(f"the report's '{name}' should be a list of state_dict keys (str), got {value!r}: load_compatible "
+                 "returns a LoadReport with the sorted lists loaded, mismatched, missing, unexpected.")
+    return seen
+
+
+def expect_field(seen, case, name, why):
+    got = seen["report"][name]
+    if sorted(got) == case.expected[name]:
+        return
+    notes = []
+    extra, lost = set(got) - set(case.expected[name]), set(case.expected[name]) - set(got)
+    if name == "missing" and (both := sorted(extra & set(case.expected["mismatched"]))):
+        notes.append(f"{both[0]!r} is in the checkpoint with another shape: it is mismatched, not missing.")
+    if extra & case.non_persistent_names or lost & case.non_persistent_names:
+        notes.append(NON_PERSISTENT)
+    if (extra | lost) & case.tied:
+        notes.append(TIED)
+    notes.append(why)
+    assert_keys(got, case.expected[name], f"report.{name} for {case.words()}", why=" ".join(notes))
+
+
+def expect_state(got, expected, case, what, why, keys=None):
+    keys = sorted(expected) if keys is None else keys
+    assert_keys(got.keys(), expected.keys(), f"model.state_dict() keys {what}")
+    for key in keys:
+        value = got[key]
+        if value.dtype != expected[key].dtype:
+            fail(f"the model's '{key}' has dtype {value.dtype} {what}; it must keep the model's dtype "
+                 f"{expected[key].dtype}. {why}")
+        assert_close(value, expected[key], f"the model's '{key}' {what} ({case.words()})", rtol=0, atol=0, why=why)
+
+
+# ------------------------------------------------------------------------------------------ specs: the report
+
+
+@given(drawn=checkpoints(plan_opts={"force": ("keep", "reshape", "drop"), "extra": (2, 3)}))
+@examples(4)
+def test_every_report_list_is_sorted(kata, device, drawn):
+    """loaded, mismatched, missing and unexpected each come back sorted, whatever the state_dict's order."""
+    case = Case(*drawn, device)
+    seen = run_case(kata, case)
+    for name in FIELDS:
+        if seen["report"][name] != sorted(seen["report"][name]):
+            fail(f"report.{name} is {seen['report'][name]}, which is not sorted: every list of the report must "
+                 "be sorted.")
+
+
+@given(drawn=checkpoints({"need": ("ties",)}, {"force": ("keep",)}))
+@examples(5)
+def test_matching_keys_are_reported_loaded(kata, device, drawn):
+    """Every key whose shape matches the model's, tied names included, is reported as loaded."""
+    case = Case(*drawn, device)
+    expect_field(run_case(kata, case), case, "loaded", LOADED)
+
+
+@given(drawn=checkpoints(plan_opts={"force": ("reshape",)}))
+@examples(5)
+def test_shape_mismatches_are_reported_mismatched(kata, device, drawn):
+    """Keys in both with another shape (transposed, flattened, broadcastable, grown) are reported mismatched."""
+    case = Case(*drawn, device)
+    expect_field(run_case(kata, case), case, "mismatched", MISMATCHED)
+
+
+@given(drawn=checkpoints(plan_opts={"force": ("drop", "reshape")}))
+@examples(5)
+def test_keys_absent_from_the_state_dict_are_reported_missing(kata, device, drawn):
+    """The model's keys that the checkpoint lacks are missing; reshaped ones are mismatched, not missing."""
+    case = Case(*drawn, device)
+    expect_field(run_case(kata, case), case, "missing", MISSING)
+
+
+@given(drawn=checkpoints(plan_opts={"extra": (1, 3)}))
+@examples(4)
+def test_keys_the_model_lacks_are_reported_unexpected(kata, device, drawn):
+    """Checkpoint keys the model's state_dict lacks are reported as unexpected."""
+    case = Case(*drawn, device)
+    expect_field(run_case(kata, case), case, "unexpected", UNEXPECTED)
+
+
+def _name_non_persistent(draw, desc, plan):
+    plan["unexpected"] = [*plan["unexpected"], "scratch", "scaled._scratch"]
+
+
+@given(drawn=checkpoints({"need": ("non_persistent",)}, tweak=_name_non_persistent))
+@examples(4)
+def test_non_persistent_buffers_are_never_missing_nor_loaded(kata, device, drawn):
+    """A non-persistent buffer is not in a state_dict: never missing, its name is unexpected, never loaded."""
+    case = Case(*drawn, device)
+    seen = run_case(kata, case)
+    for name in ("missing", "unexpected", "loaded"):
+        expect_field(seen, case, name, NON_PERSISTENT)
+    for name, value in case.non_persistent_before.items():
+        assert_close(seen["non_persistent"].get(name), value, f"the non-persistent buffer '{name}' after loading",
+                     rtol=0, atol=0, why=NON_PERSISTENT)
+
+
+SEED_LAYER = {"kind": "linear", "size": 4, "opts": {"bias": True}, "children": [], "params": [], "buffers": []}
+SEED_MODEL = {"root": {"kind": "sequential", "size": 4, "opts": {}, "params": [], "buffers": [],
+                       "children": [["0", SEED_LAYER], ["1", SEED_LAYER], ["2", SEED_LAYER]]},
+              "ties": [], "frozen": [], "dtype": torch.float32}
+
+
+@given(plan=plans(_keys(SEED_MODEL), extra=(0, 0)))
+@examples(2)
+def test_the_seed_notebooks_example(kata, device, plan):
+    """The seed's 2-layer Sequential state_dict loaded into a 3-layer one: 0 loads, 1 mismatches, 2 is missing."""
+    plan = {**plan, "plan": {"0.weight": "keep", "0.bias": "keep", "1.weight": "reshape", "1.bias": "reshape",
+                             "2.weight": "drop", "2.bias": "drop"},
+            "shapes": {"1.weight": "transposed", "1.bias": "grown"}}
+    case = Case(SEED_MODEL, plan, device)
+    seen = run_case(kata, case)
+    for name, why in zip(FIELDS, (LOADED, MISMATCHED, MISSING, UNEXPECTED)):
+        expect_field(seen, case, name, why)
+
+
+# ------------------------------------------------------------------------------------------ specs: the values
+
+
+@given(drawn=checkpoints({"need": ("ties",)}, {"force": ("keep",)}))
+@examples(5)
+def test_matching_entries_are_copied_into_the_model(kata, device, drawn):
+    """Loaded entries take the checkpoint's values, whatever the checkpoint tensors' memory layout."""
+    case = Case(*drawn, device)
+    seen = run_case(kata, case)
+    expect_state(seen["after"], case.after, case, "after loading", LOADED, keys=case.expected["loaded"])
+
+
+@given(drawn=checkpoints({"need": ("batchnorm", "buffers")}, {"actions": ("keep",), "extra": (0, 0)}))
+@examples(4)
+def test_buffers_load_too(kata, device, drawn):
+    """BatchNorm's running_mean, running_var and num_batches_tracked, and user buffers, load like parameters."""
+    case = Case(*drawn, device)
+    seen = run_case(kata, case)
+    why = "Persistent buffers (BatchNorm's running statistics, register_buffer) are in state_dict(): they load too."
+    expect_field(seen, case, "loaded", why)
+    buffers = [k for k in case.expected["loaded"] if k.rpartition(".")[2] in ("running_mean", "running_var",
+                                                                             "num_batches_tracked", "gain", "_running")]
+    expect_state(seen["after"], case.after, case, "after loading", why, keys=buffers)
+
+
+@given(drawn=checkpoints(plan_opts={"force": ("reshape", "drop")}))
+@examples(5)
+def test_mismatched_and_missing_entries_keep_their_values(kata, device, drawn):
+    """Skipped entries (mismatched, missing) and non-persistent buffers keep the values they had."""
+    case = Case(*drawn, device)
+    seen = run_case(kata, case)
+    untouched = sorted(set(case.expected["mismatched"]) | set(case.expected["missing"]))
+    assert untouched, "the drawn checkpoint skips nothing"
+    why = "A mismatched or missing entry is skipped: load_compatible touches nothing but the loaded entries."
+    if any(k in case.tied for k in untouched):
+        why += " " + TIED
+    expect_state(seen["after"], case.after, case, "after loading", why + " " + EXACT, keys=untouched)
+    for name, value in case.non_persistent_before.items():
+        assert_close(seen["non_persistent"].get(name), value, f"the non-persistent buffer '{name}' after loading",
+                     rtol=0, atol=0, why=NON_PERSISTENT)
+
+
+def _broadcastable_bias(draw, desc, plan):
+    plan["plan"]["stem.bias"], plan["shapes"]["stem.bias"] = "reshape", "broadcastable"
+
+
+@given(drawn=checkpoints(plan_opts={"reshapes": ("broadcastable",)}, tweak=_broadcastable_bias))
+@examples(4)
+def test_a_broadcastable_value_is_a_mismatch_not_a_copy(kata, device, drawn):
+    """A (1,) or (1, 1) value does not fit a bigger tensor, even though copy_ could broadcast it."""
+    case = Case(*drawn, device)
+    seen = run_case(kata, case)
+    expect_field(seen, case, "mismatched", EXACT)
+    expect_state(seen["after"], case.after, case, "after loading a broadcastable value", EXACT)
+
+
+def _same_numel_weight(draw, desc, plan):
+    plan["plan"]["stem.weight"] = "reshape"
+    plan["shapes"]["stem.weight"] = draw(st.sampled_from(["transposed", "flattened"]))
+
+
+@given(drawn=checkpoints(plan_opts={"reshapes": ("transposed", "flattened")}, tweak=_same_numel_weight))
+@examples(4)
+def test_a_value_with_the_same_number_of_elements_is_a_mismatch(kata, device, drawn):
+    """A transposed or flattened value holds as many elements as the model's tensor, but does not fit it."""
+    case = Case(*drawn, device)
+    seen = run_case(kata, case)
+    expect_field(seen, case, "mismatched", NUMEL)
+    expect_state(seen["after"], case.after, case, "after loading a same-size value of another shape", NUMEL)
+
+
+def _other_dtype(draw, desc, plan):
+    plan["dtype"] = draw(st.sampled_from([d for d in (torch.float32, torch.float64, torch.float16)
+                                          if d != desc["dtype"]]))
+
+
+@given(drawn=checkpoints({"dtypes": DTYPES}, {"force": ("keep",)}, tweak=_other_dtype))
+@examples(5)
+def test_values_are_cast_to_the_models_dtype(kata, device, drawn):
+    """A checkpoint in another dtype loads into the model, whose tensors keep the model's dtype."""
+    case = Case(*drawn, device)
+    seen = run_case(kata, case)
+    why = ("The copy must be cast to the model's dtype: " + COPY + " Rebinding (param.data = value) adopts the "
+           "source's dtype.")
+    expect_state(seen["after"], case.after, case, "after loading a checkpoint in another dtype", why)
+
+
+@given(drawn=checkpoints(plan_opts={"force": ("keep",)}))
+@examples(3)
+def test_a_cpu_state_dict_loads_into_a_model_on_the_device(kata, device, drawn):
+    """A checkpoint on the CPU loads into a model on the device, and the model stays on the device."""
+    case = Case(*drawn, device, source_device="cpu")
+    seen = run_case(kata, case)
+    for key, value in seen["after"].items():
+        if value.device.type != torch.device(device).type:
+            fail(f"the model's '{key}' is on {value.device.type} after loading a CPU checkpoint; it must stay on "
+                 f"{torch.device(device).type}. The copy must go to the model's device. {COPY}")
+    expect_state(seen["after"], case.after, case, "after loading a CPU checkpoint", COPY)
+
+
+@given(drawn=checkpoints({"need": ("frozen", "ties")}, {"force": ("keep",)}))
+@examples(4)
+def test_parameters_are_updated_in_place(kata, device, drawn):
+    """The model keeps its Parameter objects (an optimizer built before still trains it) and requires_grad flags."""
+    case = Case(*drawn, device)
+    seen = run_case(kata, case)
+    if seen["step_error"]:
+        fail(f"an optimizer step on the model's Parameters failed after loading ({seen['step_error']}): the model "
+             f"shares memory with the checkpoint's tensors instead of holding its own. {COPY}")
+    expect_state(seen["after_step"], case.after_step, case, "after loading, then an optimizer step on the "
+                 "Parameters held before loading",
+                 "The step did not reach the model: it holds new Parameter objects. Load in place. " + COPY)
+    if seen["grads"] != case.trainable:
+        fail("after loading, the parameters' requires_grad flags changed (backward reached a frozen parameter, or "
+             "missed a trainable one): loading values must not freeze or unfreeze parameters.")
+
+
+def _plain_checkpoint(draw, desc, plan):
+    plan["layout"], plan["dtype"] = "contiguous", None
+
+
+@given(drawn=checkpoints(plan_opts={"force": ("keep",)}, tweak=_plain_checkpoint))
+@examples(4)
+def test_loaded_values_share_no_memory_with_the_source(kata, device, drawn):
+    """Changing the checkpoint's tensors after loading does not change the model."""
+    case = Case(*drawn, device)
+    seen = run_case(kata, case)
+    expect_state(seen["after_source_change"], case.after, case, "after the checkpoint's tensors were changed",
+                 "The model shares memory with the state_dict it loaded from. " + COPY)
+
+
+@given(drawn=checkpoints(plan_opts={"force": ("keep", "reshape")}),
+       mapping=st.sampled_from(["dict", "OrderedDict", "MappingProxyType"]))
+@examples(4)
+def test_the_callers_state_dict_is_not_modified(kata, device, drawn, mapping):
+    """The state_dict passed in (any Mapping) keeps all its keys, in order, and all its values."""
+    case = Case(*drawn, device)
+    seen = run_case(kata, case, mapping=mapping)
     why = "load_compatible modified the caller's state_dict: filter into a new dict, never delete from the input."
-    if list(source) != keys:
-        fail(f"the state_dict passed in had keys {keys}, and {list(source)} after the call. {why}")
+    (keys, keys_after), (values, values_after) = seen["source_keys"], seen["source_values"]
+    if keys_after != keys:
+        fail(f"the state_dict passed in (a {mapping}) had keys {keys}, and {keys_after} after the call. {why}")
     for key, value in values.items():
-        assert_equal(source[key], value, f"the caller's state_dict['{key}'] after the call", why=why)
+        assert_close(values_after[key], value, f"the caller's state_dict['{key}'] after the call", rtol=0, atol=0,
+                     why=why)
 
 
-def test_a_torch_save_and_load_round_trip_loads(kata, device):
-    """A state_dict saved with torch.save and read back with torch.load(weights_only=True) loads completely."""
-    source_model = with_batchnorm(device)
-    with torch.no_grad():
-        source_model[1].running_mean.copy_(torch.randn(4))
-    buffer = io.BytesIO()
-    torch.save(source_model.state_dict(), buffer)
-    buffer.seek(0)
-    checkpoint = torch.load(buffer, weights_only=True, map_location="cpu")
-    model = with_batchnorm(device)
-    report = load(kata, model, checkpoint, doing="load_compatible(model, torch.load(..., weights_only=True))")
-    assert_keys(report["loaded"], checkpoint.keys(), "report.loaded for a saved and reloaded checkpoint", why=LOADED)
-    x = torch.randn(5, 3, device=device)
-    expected = source_model.eval()(x).detach()
-    assert_close(model.eval()(x).detach(), expected, "the outputs of the model loaded from the checkpoint", why=LOADED)
+@given(drawn=checkpoints(plan_opts={"force": ("keep",)}), no_grad=st.booleans())
+@examples(4)
+def test_grad_mode_is_left_as_it_was(kata, device, drawn, no_grad):
+    """load_compatible works with grad mode on or under torch.no_grad(), and leaves it as it found it."""
+    case = Case(*drawn, device)
+    seen = run_case(kata, case, no_grad=no_grad)
+    if not seen["grad_kept"]:
+        fail("load_compatible switched grad mode on or off: use `with torch.no_grad():`, which restores it, "
+             "never torch.set_grad_enabled(False) alone.")
+    expect_state(seen["after"], case.after, case, "after loading" + (" under torch.no_grad()" if no_grad else ""),
+                 COPY, keys=case.expected["loaded"])
+
+
+@given(drawn=checkpoints({"need": ("batchnorm", "buffers")}, {"actions": ("keep",), "extra": (0, 0)}))
+@examples(3)
+def test_a_torch_save_and_load_round_trip_loads(kata, device, drawn):
+    """A checkpoint saved with torch.save and read back with torch.load(weights_only=True) loads completely."""
+    case = Case(*drawn, device)
+    seen = run_case(kata, case, via_file=True)
+    expect_field(seen, case, "loaded", LOADED)
+    expect_state(seen["after"], case.after, case, "after loading a torch.load()ed checkpoint", LOADED)

@@ -17,6 +17,7 @@ import hypothesis
 import torch
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
+from hypothesis.errors import UnsatisfiedAssumption
 
 # Shrinking stops after this many further tries once a spec has failed: counted, not timed, so that the
 # reported input does not depend on the machine's load.
@@ -41,18 +42,25 @@ def given(*strategies: Any, **named: Any) -> Callable[[Callable[..., Any]], Call
 
         @functools.wraps(test)
         def attempt(*args: Any, **kwargs: Any) -> Any:
+            # The body always runs, even past the budget: a spec that draws inside (st.data()) must make
+            # the same draws every time, or Hypothesis reports a flaky strategy instead of the failure.
             failure = state.get("failure")
             if failure is not None:
                 state["tries"] += 1
-                if state["tries"] > SHRINK_TRIES:
-                    raise ShrinkBudgetSpent(failure)
             try:
-                return test(*args, **kwargs)
+                result = test(*args, **kwargs)
+            except UnsatisfiedAssumption:
+                raise  # hypothesis.assume(): not a failure
             except Exception as exc:
                 if failure is None:
                     state["tries"] = 0
                 state["failure"] = exc
+                if state["tries"] > SHRINK_TRIES:
+                    raise ShrinkBudgetSpent(exc) from None
                 raise
+            if failure is not None and state["tries"] > SHRINK_TRIES:
+                raise ShrinkBudgetSpent(failure)
+            return result
 
         searched = hypothesis.given(*strategies, **named)(attempt)
 

@@ -4,7 +4,6 @@ its own forked child with limits, and turns what happened into exactly one verdi
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence

@@ -19,9 +19,12 @@ __all__ = ["probe", "outcome", "snapshot", "names"]
 
 def outcome(function: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
     """Call `function`; return {"value": result} or {"raised": {"type", "types", "message"}}, so that a
-    spec can check which exception was raised (and what was left behind) without ending the probe."""
+    spec can check which exception was raised (and what was left behind) without ending the probe.
+    NotImplementedError passes through, so that an untouched stub is graded "not started"."""
     try:
         return {"value": function(*args, **kwargs), "raised": None}
+    except NotImplementedError:
+        raise
     except Exception as exc:  # noqa: BLE001 - the spec decides whether this was the right exception
         info = describe_exception(exc, _learner_file(function))
         return {"value": None, "raised": info}

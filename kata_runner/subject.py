@@ -468,8 +468,11 @@ def _reply_value(header: dict[str, Any], value: Any, doing: str, why: str = "") 
         raise LearnerNotImplemented(f"Not implemented yet: {detail}" + (f"\n  at {where}" if where else ""))
     if "SystemExit" in types or "KeyboardInterrupt" in types:
         what = "called sys.exit" if "SystemExit" in types else "raised KeyboardInterrupt"
-        raise SubjectExited(f"the process running your code ended early: your code {what}{f' while {doing}' if doing else ''}" + (f"\n  at {where}" if where else ""))
-    if type_name in ("MemoryError", "OutOfMemoryError") or "can't allocate memory" in message or "out of memory" in message:
+        when = f" while {doing}" if doing else ""
+        at = f"\n  at {where}" if where else ""
+        raise SubjectExited(f"the process running your code ended early: your code {what}{when}.{at}")
+    out_of_memory = "can't allocate memory" in message or "out of memory" in message
+    if type_name in ("MemoryError", "OutOfMemoryError") or out_of_memory:
         raise SubjectOutOfMemory(f"{type_name}: {message}".splitlines()[0][:500])
     raise LearnerError(type_name, types, message, where, doing, why)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,10 +61,15 @@ class TensorInfo:
     type_name: str
 
 
+# Kept beside the tensors, by identity, not on them: an attribute would be pickled by torch.save (and a
+# WeakKeyDictionary compares keys with Tensor.__eq__).
+_INFO: dict[int, TensorInfo] = {}
+
+
 def info(tensor: torch.Tensor) -> TensorInfo:
     """The subject's description of a tensor decoded from it (requires_grad, grad_fn, class name)."""
-    found = getattr(tensor, "_kata_info", None)
-    if not isinstance(found, TensorInfo):
+    found = _INFO.get(id(tensor))
+    if found is None:
         raise WireError("this tensor did not come from the subject")
     return found
 
@@ -246,13 +252,14 @@ def _decode_tensor(tree: dict[str, Any], blobs: list[bytes], device_map: Any) ->
     requires_grad = tree.get("requires_grad") is True
     if requires_grad and (dtype.is_floating_point or dtype.is_complex):
         tensor.requires_grad_(True)
-    tensor._kata_info = TensorInfo(  # type: ignore[attr-defined]
+    _INFO[id(tensor)] = TensorInfo(
         requires_grad=requires_grad,
         has_grad_fn=bool(tree.get("grad_fn")),
         grad_fn=str(tree.get("grad_fn") or ""),
         is_parameter=tree.get("parameter") is True,
         type_name=str(tree.get("type") or "Tensor"),
     )
+    weakref.finalize(tensor, _INFO.pop, id(tensor), None)
     return tensor
 
 

@@ -14,19 +14,43 @@ or cast them, and .train()/.eval() do not reach them. forward still runs, so not
 nn.ModuleList and nn.ModuleDict are Modules that hold Modules: they register every item, under its
 index (blocks.0, blocks.1, ...) or its name (heads.cls, heads.reg, ...).
 
-Build:
+The contract (everything `kata check 05` holds you to):
 
-- Block(dim): `linear` = nn.Linear(dim, dim), `norm` = nn.LayerNorm(dim), and
-  forward(x) = norm(relu(linear(x)) + x): ReLU, then the residual add (+ x), then the LayerNorm.
-- MultiHeadNetwork(in_dim, dim, num_blocks, heads): `embed` = nn.Linear(in_dim, dim); `blocks`,
-  num_blocks separate Blocks (a new Block for each position, not one Block repeated); `heads`, one
-  nn.Linear(dim, out) per entry of the dict heads = {name: out}.
-- forward(x, head): embed, then every block in order, then the head called `head`.
-  num_blocks=0 is valid: the output is then head(embed(x)).
-  An unknown head raises KeyError whose message lists the available head names.
+Block(dim), dim >= 1:
+- holds `linear` = nn.Linear(dim, dim) and `norm` = nn.LayerNorm(dim) (default eps=1e-5, with weight
+  and bias). Its state_dict() is exactly linear.weight (dim, dim), linear.bias (dim,), norm.weight
+  (dim,) and norm.bias (dim,). Extra submodules WITHOUT parameters (an nn.ReLU) are allowed.
+- forward(x) = norm(relu(linear(x)) + x): ReLU, then the residual add (+ x), then the LayerNorm.
+  x has shape (*, dim): 1-D (dim,), a batch of one, or several leading dimensions; contiguous or not
+  (transposed, sliced, expanded); float32 or float64, the block's dtype, on its device. The output
+  has x's shape and dtype. x is never modified (add the residual out of place, not `x += ...`),
+  grad mode is left as the caller set it, and under torch.no_grad() the output has no history.
 
-The state_dict keys are then embed.weight, embed.bias, blocks.0.linear.weight, ...,
-blocks.0.norm.bias, ..., heads.<name>.weight, heads.<name>.bias.
+MultiHeadNetwork(in_dim, dim, num_blocks, heads), in_dim, dim >= 1, num_blocks >= 0, heads a dict
+{name: out_features} with at least one entry (names are valid module names: non-empty strings without
+".", such as "cls", "_aux" or "0"):
+- `embed` = nn.Linear(in_dim, dim); `blocks`, num_blocks SEPARATE Blocks (a new Block for each
+  position, not one Block repeated), reachable as model.blocks[i]; `heads`, one nn.Linear(dim, out)
+  per entry of the dict, reachable as model.heads[name]. The specs reach your layers through exactly
+  these paths: model.embed, model.blocks[i].linear / .norm, model.heads[name].
+- Everything is registered, in containers named like nn.ModuleList (by index) and nn.ModuleDict (by
+  name). The state_dict keys are then exactly those of the same network built from nn.ModuleList and
+  nn.ModuleDict:
+      embed.weight, embed.bias, blocks.0.linear.weight, blocks.0.linear.bias, blocks.0.norm.weight,
+      blocks.0.norm.bias, ..., heads.<name>.weight, heads.<name>.bias
+  and, because they are registered: parameters() yields every parameter once (an optimizer step over
+  it trains embed, every block and every head), .to(device) and .double() move and cast every layer,
+  .train() and .eval() reach every layer, and state_dict() loads into that reference network and back.
+- forward(x, head), head positional or keyword: embed, then every block in order, then the head
+  called `head`. x has shape (*, in_dim) (1-D, a batch of one, more leading dimensions; any layout:
+  transposed, sliced, expanded), float32 or float64 (the model's dtype); the output has shape
+  (*, heads[head]). Calling it twice gives the same result. num_blocks=0 is valid: the output is
+  then heads[head](embed(x)).
+  x is never modified, grad mode is left alone, and under torch.no_grad() there is no history;
+  gradients flow from the output back to every block and to embed.
+- An unknown head raises KeyError whose message names every available head (ModuleDict's own KeyError
+  names only the missing key: raise your own).
+- The caller's heads dict is read, never modified (no pop/popitem on it).
 
 Run `kata check 05` to grade this file, `kata hint 05` when stuck.
 """

@@ -5,24 +5,40 @@ need the same thing: take every tensor from a state_dict that FITS the model, sk
 say exactly what happened. Write `load_compatible(model, state_dict) -> LoadReport`:
 
 - For each key of `state_dict`:
-  - the model has that key with the SAME shape: copy the value into the model's own tensor.
-    The copy is cast to the model's dtype and device (a float32 CPU checkpoint loads into a
-    float64 model on the GPU) and shares no memory with the source: changing the state_dict
-    afterwards does not change the model. It goes into the existing tensor in place, so the
-    model keeps the very same nn.Parameter objects (an optimizer built before still holds them)
-    and their requires_grad flags. The key goes in `loaded`.
+  - the model's state_dict() has that key with the SAME shape: copy the value into the model's own
+    tensor. The copy is cast to the model's dtype (float16, bfloat16, float32 or float64) and device
+    (a float32 CPU checkpoint loads into a float64 model on the GPU), whatever the value's memory
+    layout (contiguous, transposed, sliced, expanded), and shares no memory with the source: changing
+    the state_dict's tensors afterwards does not change the model. It goes into the existing tensor in
+    place, so the model keeps the very same nn.Parameter objects (an optimizer built before still
+    holds them) and their requires_grad flags (a frozen parameter stays frozen, a trainable one
+    trainable). The key goes in `loaded`.
   - the model has that key with another shape: skip it, do not raise, and report it in
-    `mismatched`. "Same shape" means exactly equal sizes: a (4, 3) value for a (3, 4) weight
-    (same number of elements) or a (1,) value for a (3,) bias (broadcastable) is a mismatch.
+    `mismatched`. "Same shape" means exactly equal sizes: a (4, 3) value for a (3, 4) weight or a
+    (12,) one (same number of elements), or a (1,) value for a (3,) bias (broadcastable), is a
+    mismatch; never reshape or broadcast a checkpoint's tensor to fit.
   - the model has no such key: report it in `unexpected`.
 - Every key of the model's state_dict that `state_dict` lacks is reported in `missing`. A key that
   is present with the wrong shape is mismatched, not missing.
-- Touch nothing else: mismatched and missing entries keep their values, and the caller's
-  `state_dict` (its keys and its tensors) is left exactly as it was.
-- Buffers count like parameters: BatchNorm's running_mean, running_var and num_batches_tracked
-  load too. Non-persistent buffers (register_buffer(..., persistent=False)) are not part of a
-  state_dict, so they are never missing.
-- The four lists of the report are sorted.
+- The model's keys are exactly those of `model.state_dict()`: parameters and PERSISTENT buffers
+  (BatchNorm's running_mean, running_var and num_batches_tracked, register_buffer(...)) load like
+  parameters. Non-persistent buffers (register_buffer(..., persistent=False)) are not part of a
+  state_dict: they are never missing, a checkpoint key with such a buffer's name is unexpected, and
+  they are never loaded.
+- Tied weights (`head.weight = embed.weight`): model.state_dict() lists the one tensor under each of
+  its names, and each of those keys is loaded, mismatched or missing like any other key. (A
+  consistent checkpoint gives both names the same value; if they differ, which one ends up in the
+  tensor is not specified.)
+- Touch nothing else: mismatched and missing entries and non-persistent buffers keep their values;
+  the caller's `state_dict` (any Mapping: a dict, an OrderedDict, a read-only MappingProxyType, what
+  torch.load(..., weights_only=True) returns) keeps its keys, their order and its tensors' values.
+- Never raise for entries that do not fit. Leave grad mode as you found it (a caller may already be
+  under torch.no_grad(); `with torch.no_grad():` restores the mode, torch.set_grad_enabled(False)
+  alone does not).
+- The model can be any tree: nested blocks and containers, private names (`_running`), built-in
+  layers with or without bias / affine parameters / running statistics, layers without parameters,
+  subclasses of built-in layers.
+- Return a LoadReport whose four lists (str keys) are sorted.
 
 Example, the seed notebook's own: loading a 2-layer Sequential's state_dict into a 3-layer one,
 

@@ -44,7 +44,7 @@ class CustomLinear(nn.Module):
         # between output units, which all-zero weights would never do.
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
+            bound = 1 / math.sqrt(self.in_features)  # in_features >= 1 by contract
             nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -50,7 +50,9 @@ def inventory(module: nn.Module) -> dict[str, list[str]]:
             found["parameters"].append(_qualified(prefix, name))
 
         # _buffers holds every buffer; the names registered with persistent=False are also in
-        # _non_persistent_buffers_set, and state_dict() leaves exactly those out.
+        # _non_persistent_buffers_set, and state_dict() leaves exactly those out. A buffer shared by
+        # two modules is one tensor: `seen` keeps it under its first name, as named_buffers() does,
+        # and its persistence is that of the name it is listed under.
         for name, buf in sub._buffers.items():
             if buf is None or id(buf) in seen:
                 continue
@@ -60,7 +62,9 @@ def inventory(module: nn.Module) -> dict[str, list[str]]:
 
         # Anything else that was assigned went into the instance __dict__ (vars(sub)): a plain
         # tensor there is neither a parameter nor a buffer (the seed's BrokenLayer), and a Python
-        # list/tuple/dict of modules hides them from the registry (the seed's BadModel).
+        # list/tuple/dict of modules hides them from the registry (the seed's BadModel). Private names
+        # ("_cache") are skipped only if they are nn.Module's own bookkeeping: a private plain tensor is
+        # as unregistered as a public one. Nothing is changed: inventory only looks.
         for name, value in vars(sub).items():
             if name in _BOOKKEEPING:
                 continue

@@ -22,6 +22,7 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(*, dim) -> (*, dim)."""
         # ReLU first, then the residual add, and the LayerNorm last (post-norm): the norm sees the sum.
+        # The add is out of place: `x += ...` would write into the caller's tensor.
         return self.norm(F.relu(self.linear(x)) + x)
 
 
@@ -38,6 +39,7 @@ class MultiHeadNetwork(nn.Module):
         # so every position would share the same weights.
         self.blocks = nn.ModuleList([Block(dim) for _ in range(num_blocks)])
         # nn.ModuleDict does the same for named modules: heads.<name>.weight, heads.<name>.bias.
+        # heads.items() only reads the caller's dict; popping from it would empty theirs.
         self.heads = nn.ModuleDict({name: nn.Linear(dim, out) for name, out in heads.items()})
 
     def forward(self, x: torch.Tensor, head: str) -> torch.Tensor:

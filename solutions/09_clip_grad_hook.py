@@ -16,16 +16,19 @@ BackwardHook = Callable[[nn.Module, Grads, Grads], Grads]
 
 
 def _check_max_norm(max_norm: float) -> None:
-    # `not max_norm > 0` also rejects nan. Validate before anything is built or registered, so a
-    # bad argument leaves no half-installed hooks behind.
+    # TODO 1 (both functions). `not max_norm > 0` also rejects nan (every comparison with nan is
+    # False, so `max_norm <= 0` would let it through); ints and math.inf pass. Validate before anything
+    # is built or registered, so a bad argument leaves no half-installed hooks behind.
     if not max_norm > 0:
         raise ValueError(f"max_norm must be > 0, got {max_norm!r}")
 
 
 def _clip(grad: torch.Tensor, max_norm: float) -> torch.Tensor:
-    # Rescale the whole tensor, never clamp its elements: multiplying by one positive scalar keeps
-    # the direction, clamping each element changes it. A gradient already within the budget is
-    # returned as it is (clipping only ever shrinks, and a zero gradient stays zero, not nan).
+    # Rescale the whole tensor (the norm of all its elements, not row by row), never clamp its
+    # elements: multiplying by one positive scalar keeps the direction, clamping each element changes
+    # it. The product stays in grad's dtype (norm has that dtype), which autograd needs. A gradient
+    # already within the budget is returned as it is (clipping only ever shrinks, and a zero gradient
+    # stays zero, not nan).
     norm = grad.norm()
     if norm <= max_norm:
         return grad
@@ -37,6 +40,7 @@ def clip_gradient_hook(max_norm: float) -> BackwardHook:
     """A hook for `module.register_full_backward_hook` that clips every grad_input tensor to max_norm."""
     _check_max_norm(max_norm)
 
+    # TODO 2: the hook. max_norm lives in this closure, so every hook keeps its own value.
     def hook(module: nn.Module, grad_input: Grads, grad_output: Grads) -> Grads:
         # grad_input[i] is dLoss/d(input i): what flows on to the layers before this module. It
         # does NOT contain the gradient of the module's own weights (those are computed from
@@ -55,8 +59,11 @@ def clip_parameter_gradients(module: nn.Module, max_norm: float) -> list[Removab
     def clip(grad: torch.Tensor) -> torch.Tensor:
         return _clip(grad, max_norm)
 
-    # A tensor hook runs on every future backward pass, on the gradient computed for that tensor
-    # before it is accumulated into .grad: each parameter is clipped on its own, each pass.
-    # Frozen parameters get no gradient, and register_hook refuses tensors that do not require
-    # grad, so skip them. The handles let the caller remove the hooks again.
+    # TODO 3: a tensor hook runs on every future backward pass, on the gradient computed for that
+    # tensor before it is accumulated into .grad: each parameter is clipped on its own, each pass (a
+    # tied parameter once, on the sum of its uses). module.parameters() walks the submodules and yields
+    # a shared parameter once, so a tied weight gets one hook and one handle. Frozen parameters get no
+    # gradient, and register_hook refuses tensors that do not require grad, so skip them. Each handle
+    # removes exactly its own hook; a second call adds a second, independent set of hooks (each closure
+    # holds its own max_norm), so both clip until their handles are removed.
     return [p.register_hook(clip) for p in module.parameters() if p.requires_grad]

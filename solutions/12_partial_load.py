@@ -31,10 +31,14 @@ def load_compatible(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) ->
     # PERSISTENT buffers (non-persistent ones are left out, so they can never be "missing").
     # Its tensors are detached views of the model's own storage: writing into them writes into
     # the model, and the Parameter objects themselves stay the same.
+    # A tied weight appears in own under each of its names, so each of those keys is handled like
+    # any other key.
     own = model.state_dict()
     report = LoadReport()
     # no_grad: copying into a tensor that shares a Parameter's storage is bookkeeping, not a step
     # of the graph (with keep_vars=True tensors, copy_ into a leaf that requires grad would raise).
+    # The `with` block restores the caller's grad mode afterwards, even under torch.no_grad().
+    # Only reads from state_dict: it may be a read-only Mapping, and it is the caller's.
     with torch.no_grad():
         for key, value in state_dict.items():
             if key not in own:
@@ -46,7 +50,8 @@ def load_compatible(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) ->
                 report.mismatched.append(key)
             else:
                 # copy_ writes into the existing tensor: it casts to the model's dtype, moves to
-                # the model's device, and keeps no link to the source's memory.
+                # the model's device, reads any memory layout (transposed, expanded), and keeps no
+                # link to the source's memory; the Parameter object and its requires_grad stay.
                 own[key].copy_(value)
                 report.loaded.append(key)
     # A key that is in the state_dict with another shape is mismatched, not missing.

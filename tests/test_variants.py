@@ -49,7 +49,8 @@ def test_correct_alternatives_pass(kata_name: str, tmp_path: Path) -> None:
     wrong = []
     for path, result in zip(paths, grade_files(paths, tmp_path)):
         if result.verdict is not Verdict.PASS:
-            wrong.append(f"{path.name}: {result.verdict.value}: {result.message}\n  " + "\n  ".join(failures_of(result)))
+            details = "\n  ".join(failures_of(result))
+            wrong.append(f"{path.name}: {result.verdict.value}: {result.message}\n  {details}")
     assert not wrong, "correct alternatives were not accepted:\n" + "\n".join(wrong)
 
 

@@ -1,8 +1,11 @@
 """Correct: the registered kinds from nn.Module's public API (named_parameters, named_buffers,
-state_dict keys, named_modules); unregistered from vars() of each module, skipping private names."""
+state_dict keys, named_modules); unregistered from vars() of each module, skipping the names a bare
+nn.Module() already has."""
 
 import torch
 from torch import nn
+
+_INTERNAL = set(vars(nn.Module()))
 
 
 def _hides_modules(value):
@@ -16,7 +19,7 @@ def inventory(module):
     unregistered = []
     for prefix, sub in module.named_modules():
         for name, value in vars(sub).items():
-            if name.startswith("_"):
+            if name in _INTERNAL:
                 continue
             if isinstance(value, torch.Tensor) or _hides_modules(value):
                 unregistered.append(f"{prefix}.{name}" if prefix else name)

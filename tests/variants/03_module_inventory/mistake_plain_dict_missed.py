@@ -1,6 +1,5 @@
 """Mistake: only lists and tuples are searched for modules; a plain dict of modules is missed."""
 
-from torch import nn
 
 from kata_runner.testing import solution
 

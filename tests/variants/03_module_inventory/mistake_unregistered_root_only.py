@@ -1,7 +1,6 @@
 """Mistake: only the root's vars() are scanned, so unregistered tensors inside submodules are missed."""
 
 import torch
-from torch import nn
 
 from kata_runner.testing import solution
 

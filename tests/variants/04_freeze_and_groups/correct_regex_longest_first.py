@@ -1,5 +1,6 @@
-"""Correct: regex matching, prefixes tried longest first, the default group first, every matched name returned,
-and count_parameters deduplicating by identity over each module's own parameters."""
+"""Correct: regex matching, prefixes tried longest first, the default group first, `param.requires_grad = flag`
+assigned to every matched parameter, and count_parameters deduplicating by identity over each module's own
+parameters."""
 
 import re
 
@@ -19,8 +20,9 @@ def _set(model: nn.Module, prefixes, flag):
     matched = []
     for name, param in model.named_parameters():
         if any(pattern.fullmatch(name) for pattern in patterns.values()):
+            if param.requires_grad != flag:
+                matched.append(name)  # only the names whose flag actually flips
             param.requires_grad = flag
-            matched.append(name)  # every parameter under the prefixes (all of them change here)
     return sorted(matched)
 
 

@@ -1,4 +1,6 @@
-"""Correct: F.batch_norm updates the running buffers in place (outside autograd) and raises for N = 1."""
+"""Correct: F.batch_norm does the arithmetic and updates the running buffers in place, outside autograd.
+It takes f = exponential_average_factor, so momentum=None becomes 1 / num_batches_tracked here; and since
+F.batch_norm refuses bad input only after the counter would have moved, the input is validated first."""
 
 import torch
 import torch.nn.functional as F
@@ -16,8 +18,16 @@ class BatchNormLike(nn.Module):
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
 
     def forward(self, x):
+        if x.dim() not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {x.dim()}D input)")
+        if x.shape[1] != self.num_features:
+            raise RuntimeError(f"running_mean should contain {x.shape[1]} elements not {self.num_features}")
+        factor = 0.0
         if self.training:
+            if x.numel() == self.num_features:
+                raise ValueError("Expected more than 1 value per channel when training")
             self.num_batches_tracked.add_(1)
+            factor = 1.0 / self.num_batches_tracked.item() if self.momentum is None else self.momentum
         return F.batch_norm(
-            x, self.running_mean, self.running_var, self.weight, self.bias, self.training, self.momentum, self.eps
+            x, self.running_mean, self.running_var, self.weight, self.bias, self.training, factor, self.eps
         )

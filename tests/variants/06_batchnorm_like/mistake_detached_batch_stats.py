@@ -1,23 +1,24 @@
-"""Mistake: the batch statistics are computed under no_grad, so no gradient flows through mean and var."""
+"""Mistake: the batch statistics are detached, so no gradient flows through mean and var."""
 
-import torch
+import inspect
 
 from kata_runner.testing import solution
 
-EXPECT = "gradients must flow"
-_ref = solution("06")
+EXPECT = 'gradients must flow'
 
-
-class BatchNormLike(_ref.BatchNormLike):
-    def forward(self, x):
-        if not self.training:
-            return super().forward(x)
-        if x.shape[0] < 2:
-            raise ValueError("Expected more than 1 value per channel when training")
-        with torch.no_grad():
-            n, m = x.shape[0], self.momentum
-            mean, var = x.mean(0), x.var(0, unbiased=False)
-            self.running_mean.mul_(1 - m).add_(m * mean)
-            self.running_var.mul_(1 - m).add_(m * var * n / (n - 1))
-            self.num_batches_tracked += 1
-        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+# The reference solution with one change: each (before, after) pair below replaces lines of its source.
+_source = inspect.getsource(solution("06"))
+_CHANGES = [
+    (
+        'mean = x.mean(dim=dims)\n',
+        'mean = x.mean(dim=dims).detach()\n',
+    ),
+    (
+        'var = x.var(dim=dims, unbiased=False)\n',
+        'var = x.var(dim=dims, unbiased=False).detach()\n',
+    ),
+]
+for _before, _after in _CHANGES:
+    assert _before in _source, f"the reference solution no longer contains {_before!r}"
+    _source = _source.replace(_before, _after)
+exec(compile(_source, __file__, "exec"))  # defines BatchNormLike here

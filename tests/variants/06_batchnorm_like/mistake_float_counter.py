@@ -1,14 +1,20 @@
 """Mistake: num_batches_tracked is a float buffer, so .half() casts it and it is not BatchNorm1d's int64."""
 
-import torch
+import inspect
 
 from kata_runner.testing import solution
 
-EXPECT = "integer counter"
-_ref = solution("06")
+EXPECT = 'integer counter'
 
-
-class BatchNormLike(_ref.BatchNormLike):
-    def __init__(self, num_features, eps=1e-5, momentum=0.1):
-        super().__init__(num_features, eps, momentum)
-        self.register_buffer("num_batches_tracked", torch.tensor(0.0))
+# The reference solution with one change: each (before, after) pair below replaces lines of its source.
+_source = inspect.getsource(solution("06"))
+_CHANGES = [
+    (
+        'torch.tensor(0, dtype=torch.long)',
+        'torch.tensor(0.0)',
+    ),
+]
+for _before, _after in _CHANGES:
+    assert _before in _source, f"the reference solution no longer contains {_before!r}"
+    _source = _source.replace(_before, _after)
+exec(compile(_source, __file__, "exec"))  # defines BatchNormLike here

@@ -1,24 +1,24 @@
 """Mistake: momentum applied the wrong way round: running = momentum * running + (1 - momentum) * batch."""
 
-import torch
+import inspect
 
 from kata_runner.testing import solution
 
-EXPECT = "wrong way round"
-_ref = solution("06")
+EXPECT = 'wrong way round'
 
-
-class BatchNormLike(_ref.BatchNormLike):
-    def forward(self, x):
-        if self.training:
-            if x.shape[0] < 2:
-                raise ValueError("Expected more than 1 value per channel when training")
-            mean, var = x.mean(0), x.var(0, unbiased=False)
-            with torch.no_grad():
-                m = self.momentum
-                self.running_mean.mul_(m).add_((1 - m) * mean)
-                self.running_var.mul_(m).add_((1 - m) * x.var(0, unbiased=True))
-                self.num_batches_tracked += 1
-        else:
-            mean, var = self.running_mean, self.running_var
-        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+# The reference solution with one change: each (before, after) pair below replaces lines of its source.
+_source = inspect.getsource(solution("06"))
+_CHANGES = [
+    (
+        'mul_(1 - factor).add_(mean, alpha=factor)',
+        'mul_(factor).add_(mean, alpha=1 - factor)',
+    ),
+    (
+        'mul_(1 - factor).add_(var * (count / (count - 1)), alpha=factor)',
+        'mul_(factor).add_(var * (count / (count - 1)), alpha=1 - factor)',
+    ),
+]
+for _before, _after in _CHANGES:
+    assert _before in _source, f"the reference solution no longer contains {_before!r}"
+    _source = _source.replace(_before, _after)
+exec(compile(_source, __file__, "exec"))  # defines BatchNormLike here

@@ -1,23 +1,25 @@
-"""Mistake: no check for a training batch of one sample: the unbiased variance divides by N - 1 = 0 and puts
+"""Mistake: no check for a training batch of one value per feature: the unbiased variance divides by M - 1 = 0 and puts
 nan into running_var instead of raising ValueError as BatchNorm1d does."""
 
-import torch
+import inspect
 
 from kata_runner.testing import solution
 
-EXPECT = "did not raise ValueError"
-_ref = solution("06")
+EXPECT = 'did not raise ValueError'
 
-
-class BatchNormLike(_ref.BatchNormLike):
-    def forward(self, x):
-        if self.training:
-            mean, var = x.mean(0), x.var(0, unbiased=False)
-            with torch.no_grad():
-                m = self.momentum
-                self.running_mean.mul_(1 - m).add_(m * mean)
-                self.running_var.mul_(1 - m).add_(m * x.var(0, unbiased=True))
-                self.num_batches_tracked += 1
-        else:
-            mean, var = self.running_mean, self.running_var
-        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+# The reference solution with one change: each (before, after) pair below replaces lines of its source.
+_source = inspect.getsource(solution("06"))
+_CHANGES = [
+    (
+        'if count < 2:\n',
+        'if False:\n',
+    ),
+    (
+        'add_(var * (count / (count - 1)), alpha=factor)',
+        'add_(x.var(dim=dims), alpha=factor)',
+    ),
+]
+for _before, _after in _CHANGES:
+    assert _before in _source, f"the reference solution no longer contains {_before!r}"
+    _source = _source.replace(_before, _after)
+exec(compile(_source, __file__, "exec"))  # defines BatchNormLike here

@@ -1,5 +1,6 @@
 """Correct: one global forward hook (nn.modules.module.register_module_forward_hook) that filters on the
-chosen modules, pytree tree_map to detach and clone, handles kept in a dict."""
+chosen modules (a module -> [names] map, so a shared module records under every name), pytree tree_map
+to detach and clone, handles kept in a dict."""
 
 import torch
 from torch.nn.modules.module import register_module_forward_hook
@@ -8,17 +9,18 @@ from torch.utils._pytree import tree_map
 
 class FeatureExtractor:
     def __init__(self, model, layer_names):
-        modules = dict(model.named_modules())
+        modules = dict(model.named_modules(remove_duplicate=False))
         missing = [n for n in layer_names if n not in modules]
         if missing:
             raise ValueError("unknown layers: " + ", ".join(missing))
-        self._targets = {modules[n]: n for n in layer_names}
+        self._targets = {}
+        for n in layer_names:
+            self._targets.setdefault(modules[n], []).append(n)
         self._store = {}
         self._handles = {"global": register_module_forward_hook(self._record)}
 
     def _record(self, module, args, output):
-        name = self._targets.get(module)
-        if name is not None:
+        for name in self._targets.get(module, ()):
             self._store[name] = tree_map(lambda t: t.detach().clone() if torch.is_tensor(t) else t, output)
 
     def get_features(self):

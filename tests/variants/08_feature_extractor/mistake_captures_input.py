@@ -9,6 +9,6 @@ _ref = solution("08")
 class FeatureExtractor(_ref.FeatureExtractor):
     def _make_hook(self, name):
         def hook(module, inputs, output):
-            self._features[name] = _ref._detach(inputs[0])
+            self._features[name] = _ref._snapshot(inputs[0])
 
         return hook

@@ -7,6 +7,10 @@ _ref = solution("08")
 
 
 class FeatureExtractor(_ref.FeatureExtractor):
+    def __init__(self, model, layer_names):
+        super().__init__(model, layer_names)
+        self.model = model
+
     def remove_hooks(self):
         modules = dict(self.model.named_modules())
         for name in self.layer_names:

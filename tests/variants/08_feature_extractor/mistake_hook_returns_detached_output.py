@@ -9,7 +9,7 @@ _ref = solution("08")
 class FeatureExtractor(_ref.FeatureExtractor):
     def _make_hook(self, name):
         def hook(module, inputs, output):
-            self._features[name] = _ref._detach(output)
+            self._features[name] = _ref._snapshot(output)
             return self._features[name]
 
         return hook

@@ -1,4 +1,5 @@
-"""Correct: a callable hook object that clips with Tensor.renorm; parameters collected module by module."""
+"""Correct: a callable hook object that clips with Tensor.renorm; parameters collected module by module,
+a tied parameter hooked once (deduplicated by identity)."""
 
 import functools
 
@@ -20,19 +21,18 @@ class _ClipInputs:
 
 
 def clip_gradient_hook(max_norm):
-    if max_norm <= 0:
+    if not max_norm > 0:  # rejects nan too
         raise ValueError("max_norm must be positive")
     return _ClipInputs(max_norm)
 
 
 def clip_parameter_gradients(module, max_norm):
-    if max_norm <= 0:
+    if not max_norm > 0:  # rejects nan too
         raise ValueError("max_norm must be positive")
-    handles = []
+    handles, seen = [], set()
     for sub in module.modules():
         for _, param in sub.named_parameters(recurse=False):
-            if param.requires_grad:
+            if param.requires_grad and id(param) not in seen:
+                seen.add(id(param))
                 handles.append(param.register_hook(functools.partial(_clip, max_norm=max_norm)))
     return handles
-
-

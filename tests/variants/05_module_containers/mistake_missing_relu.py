@@ -1,0 +1,17 @@
+"""Mistake: Block.forward forgets the ReLU: norm(linear(x) + x)."""
+
+from kata_runner.testing import solution
+
+EXPECT = "ReLU is missing"
+_ref = solution("05")
+
+
+class Block(_ref.Block):
+    def forward(self, x):
+        return self.norm(self.linear(x) + x)
+
+
+class MultiHeadNetwork(_ref.MultiHeadNetwork):
+    def __init__(self, in_dim, dim, num_blocks, heads):
+        super().__init__(in_dim, dim, num_blocks, heads)
+        self.blocks = type(self.blocks)([Block(dim) for _ in range(num_blocks)])
