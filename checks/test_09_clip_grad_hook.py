@@ -40,7 +40,8 @@ C9  From then on every backward pass clips each parameter's gradient on its own 
     too; a tied parameter on its summed gradient) to norm max_norm, before it is accumulated into .grad;
     gradients within max_norm are untouched; every float dtype.
     -> every_parameter_gradient_is_clipped_including_the_weight,
-       parameter_gradients_within_max_norm_are_untouched, parameter_gradients_are_clipped_on_their_own, parameter_hooks_clip_every_future_backward_pass,
+       parameter_gradients_within_max_norm_are_untouched, parameter_gradients_are_clipped_on_their_own,
+       parameter_hooks_clip_every_future_backward_pass,
        parameter_hooks_clip_each_pass_before_accumulation
 C10 The parameter hooks return a new tensor (or the gradient itself when it is within max_norm): the gradient
     they receive is never modified in place.

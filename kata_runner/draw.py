@@ -97,6 +97,43 @@ def _register_hypothesis_prng_up_front() -> None:
 
 _register_hypothesis_prng_up_front()
 
+# Hypothesis derives each test's seed from a digest of its source (inspect + tokenize: about 2 ms a test,
+# paid again in every grading child). Cache it, and fill the cache before the children are forked.
+_uncached_digest = hypothesis.core.function_digest
+_digests: dict[tuple[int, bytes], bytes] = {}
+
+
+def _function_digest(function: Any) -> bytes:
+    key = (id(function), getattr(function, "_hypothesis_internal_add_digest", b""))
+    found = _digests.get(key)
+    if found is None:
+        found = _digests[key] = _uncached_digest(function)
+    return found
+
+
+hypothesis.core.function_digest = _function_digest
+
+
+def precompute_digests(items: Any) -> None:
+    """Compute the digests of these pytest items' Hypothesis tests, as Hypothesis's pytest plugin will
+    ask for them (keyed by the item's node id)."""
+    for item in items:
+        inner = getattr(getattr(getattr(item, "obj", None), "hypothesis", None), "inner_test", None)
+        if inner is None:
+            continue
+        before = getattr(inner, "_hypothesis_internal_add_digest", None)
+        for key in (None, item.nodeid.encode()):
+            if key is None:
+                if hasattr(inner, "_hypothesis_internal_add_digest"):
+                    del inner._hypothesis_internal_add_digest
+            else:
+                inner._hypothesis_internal_add_digest = key
+            _function_digest(inner)
+        if before is None:
+            del inner._hypothesis_internal_add_digest
+        else:
+            inner._hypothesis_internal_add_digest = before
+
 settings.register_profile(
     "kata",
     derandomize=True,
@@ -183,7 +220,7 @@ def describe(t: torch.Tensor, what: str = "input") -> str:
     return describe_layout(layout, t.dtype, tuple(t.shape), what)
 
 
-def batches(strategy: st.SearchStrategy[Any], max_size: int = 6) -> st.SearchStrategy[list[Any]]:
+def batches(strategy: st.SearchStrategy[Any], max_size: int = 8) -> st.SearchStrategy[list[Any]]:
     """Up to `max_size` cases judged with one call into the subject. Cheaper than one Hypothesis example
     per case (each costs a round trip and the engine's own bookkeeping); on a failure Hypothesis shrinks
     the batch down to the case that fails."""
