@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kata_runner.asserts import assert_close, assert_keys, fail
+from kata_runner.asserts import assert_close, assert_keys, each, fail
 from kata_runner.draw import TensorSpec, batches, examples, given, sizes, st, tensors
 from kata_runner.probing import names, probe, snapshot
 
@@ -317,7 +317,7 @@ def test_state_dict_holds_exactly_weight_and_bias(kata, device, drawn):
     seen = kata.run(construct, [(i, o, True, style, {"device": device}) for i, o, style in drawn],
                     doing=f"CustomLinear{drawn[0][:2]}")
     assert seen, "the probe observed no layer"
-    for (in_f, out_f, _), layer in zip(drawn, seen):
+    for (in_f, out_f, _), layer in each(drawn, seen):
         assert_keys(layer["state"], ["weight", "bias"], "state_dict() keys",
                     why="Only tensors wrapped in nn.Parameter are registered: plain tensor attributes are invisible.")
         if layer["parameters"] != ["weight", "bias"]:
@@ -337,7 +337,7 @@ def test_parameters_are_what_an_optimizer_updates(kata, device, drawn, lr):
     cases = build(drawn, device)
     seen = kata.run(sgd_step, [(c.weight, c.bias, c.x, c.grad_out, lr) for c in cases],
                     doing=doing("an SGD step on", cases), why=cases[0].why)
-    for case, step in zip(cases, seen):
+    for case, step in each(cases, seen):
         flat_x, flat_g = case.flat()
         expected = {"weight": case.weight.double() - lr * flat_g.T @ flat_x}
         if case.bias is not None:
@@ -355,7 +355,7 @@ def test_bias_false_registers_bias_as_none(kata, device, drawn):
     """With bias=False, layer.bias is None and nothing named bias is registered."""
     seen = kata.run(construct, [(i, o, flag, style, {"device": device}) for i, o, style, flag in drawn],
                     values=False, doing=f"CustomLinear(..., bias={drawn[0][3]})")
-    for (_, _, style, flag), layer in zip(drawn, seen):
+    for (_, _, style, flag), layer in each(drawn, seen):
         if not layer["bias_is_none"]:
             fail(f"with bias={flag!r} ({style}), layer.bias should be None: the bias flag is ignored. "
                  "Use register_parameter('bias', None).")
@@ -369,7 +369,7 @@ def test_sizes_are_kept_as_attributes(kata, device, drawn):
     """in_features and out_features are stored as int attributes, as nn.Linear does."""
     seen = kata.run(construct, [(i, o, bias, "positional", {"device": device}) for i, o, bias in drawn],
                     values=False)
-    for (in_f, out_f, _), layer in zip(drawn, seen):
+    for (in_f, out_f, _), layer in each(drawn, seen):
         got = layer["sizes"]
         if got != [in_f, out_f] or not all(type(v) is int for v in got):
             fail(f"CustomLinear({in_f}, {out_f}) should have in_features == {in_f} and out_features == {out_f} "
@@ -382,7 +382,7 @@ def test_repr_matches_nn_linear(kata, device, drawn):
     """repr(layer) reads CustomLinear(in_features=I, out_features=O, bias=B), via extra_repr."""
     seen = kata.run(construct, [(i, o, bias, "positional", {"device": device}) for i, o, bias in drawn],
                     values=False)
-    for (in_f, out_f, bias), layer in zip(drawn, seen):
+    for (in_f, out_f, bias), layer in each(drawn, seen):
         expected = f"CustomLinear(in_features={in_f}, out_features={out_f}, bias={bias})"
         if layer["repr"] != expected:
             fail(f"repr should be {expected!r}; got {layer['repr']!r}. Override extra_repr().")
@@ -395,7 +395,7 @@ def test_weight_init_is_uniform_within_one_over_sqrt_in(kata, device, drawn):
     """The weight initialisation matches nn.Linear: U(-1/sqrt(in), 1/sqrt(in))."""
     cases = [(in_f, max(2, 40000 // in_f), (7,), dtype) for in_f, dtype in drawn]
     seen = kata.run(init_values, cases, doing=f"CustomLinear({cases[0][0]}, {cases[0][1]})")
-    for (in_f, out_f, _, _), (state,) in zip(cases, seen):
+    for (in_f, out_f, _, _), (state,) in each(cases, seen):
         _uniformity(state["weight"], 1 / math.sqrt(in_f), f"the initial weight of CustomLinear({in_f}, {out_f})")
 
 
@@ -404,7 +404,7 @@ def test_weight_init_is_uniform_within_one_over_sqrt_in(kata, device, drawn):
 def test_bias_init_is_zero_or_within_the_weight_bound(kata, device, drawn):
     """The bias starts at zero or as U(-1/sqrt(in), 1/sqrt(in)), as nn.Linear's does."""
     seen = kata.run(init_values, [(i, o, (3,), None) for i, o in drawn], doing=f"CustomLinear{drawn[0]}")
-    for (in_f, out_f), (state,) in zip(drawn, seen):
+    for (in_f, out_f), (state,) in each(drawn, seen):
         bias = state["bias"]
         if not bool((bias == 0).all()):
             _uniformity(bias, 1 / math.sqrt(in_f), f"the initial bias of CustomLinear({in_f}, {out_f})")
@@ -415,7 +415,7 @@ def test_bias_init_is_zero_or_within_the_weight_bound(kata, device, drawn):
 def test_weight_init_breaks_symmetry(kata, device, drawn):
     """Initial weights differ between output units, so they do not all learn the same thing."""
     seen = kata.run(init_values, [(i, o, (0,), None) for i, o in drawn])
-    for (state,) in seen:
+    for _, (state,) in each(drawn, seen):
         weight = state["weight"]
         if bool((weight == weight[0]).all()) or bool((weight == weight[:, :1]).all()):
             fail("every output unit starts with the same weights (for example all zeros): gradients are then "
@@ -427,7 +427,7 @@ def test_weight_init_breaks_symmetry(kata, device, drawn):
 def test_init_is_reproducible_with_torch_manual_seed(kata, device, drawn):
     """The initialisation draws from torch's global RNG: torch.manual_seed(s) reproduces it, another seed does not."""
     seen = kata.run(init_values, [(i, o, (seed, seed, seed + 1), None) for i, o, seed in drawn])
-    for (in_f, out_f, seed), (first, again, other) in zip(drawn, seen):
+    for (in_f, out_f, seed), (first, again, other) in each(drawn, seen):
         for name in ("weight", "bias"):
             assert_close(again[name], first[name], f"{name} after torch.manual_seed({seed}) twice", rtol=0, atol=0,
                          why="Draw with torch's global RNG (nn.init does), so that seeding reproduces a model.")
@@ -442,7 +442,7 @@ def test_reset_parameters_redraws_in_place(kata, device, drawn, lr):
     cases = build([(i, o, True, xs, seed) for i, o, _, xs, seed in drawn], device)
     seen = kata.run(sgd_step, [(c.weight, c.bias, c.x, c.grad_out, lr) for c in cases], reset_first=True,
                     doing="reset_parameters() on a zeroed layer")
-    for case, step in zip(cases, seen):
+    for case, step in each(cases, seen):
         start = step["start"]
         if set(start) != {"weight", "bias"}:
             fail(f"named_parameters() after reset_parameters() should be weight and bias; got {sorted(start)}.")
@@ -463,7 +463,7 @@ def test_reset_parameters_redraws_in_place(kata, device, drawn, lr):
 def test_forward_computes_x_times_weight_transposed_plus_bias(kata, device, drawn):
     """forward(x) equals x @ weight.T + bias (or x @ weight.T without a bias), and twice gives the same."""
     cases = build(drawn, device)
-    for case, seen in zip(cases, run_forward(kata, cases)):
+    for case, seen in each(cases, run_forward(kata, cases)):
         check_output(seen["out"], case, device)
         assert_close(seen["again"], seen["out"].detach(), f"a second forward on {case.words}", rtol=0, atol=0,
                      why="forward must not change the layer.")
@@ -474,7 +474,7 @@ def test_forward_computes_x_times_weight_transposed_plus_bias(kata, device, draw
 def test_forward_accepts_any_leading_shape_and_layout(kata, device, drawn):
     """Inputs of shape (*, in_features) work: 1-D, a batch of one, more leading dimensions, any memory layout."""
     cases = build(drawn, device)
-    for case, seen in zip(cases, run_forward(kata, cases)):
+    for case, seen in each(cases, run_forward(kata, cases)):
         check_output(seen["out"], case, device)
 
 
@@ -483,7 +483,7 @@ def test_forward_accepts_any_leading_shape_and_layout(kata, device, drawn):
 def test_forward_in_every_floating_dtype(kata, device, drawn):
     """A layer built in float16, bfloat16, float32 or float64 computes in that dtype."""
     cases = build(drawn, device)
-    for case, seen in zip(cases, run_forward(kata, cases)):
+    for case, seen in each(cases, run_forward(kata, cases)):
         check_output(seen["out"], case, device)
 
 
@@ -493,7 +493,7 @@ def test_forward_leaves_the_input_and_grad_mode_alone(kata, device, drawn):
     """forward never writes into x nor switches grad mode; under torch.no_grad() it records no history."""
     cases = build([d for d, _ in drawn], device)
     no_grad = [flag for _, flag in drawn]
-    for case, flag, seen in zip(cases, no_grad, run_forward(kata, cases, no_grad)):
+    for (case, flag), seen in each(list(zip(cases, no_grad)), run_forward(kata, cases, no_grad)):
         if not torch.equal(seen["x_after"], case.x):
             fail(f"forward on {case.words} changed the input tensor in place: never modify the caller's x.")
         if not seen["grad_mode_kept"]:
@@ -510,7 +510,7 @@ def test_gradients_are_the_derivative_of_forward(kata, device, drawn):
     cases = build(drawn, device)
     seen = kata.run(backward, [(c.weight, c.bias, c.x, c.grad_out) for c in cases],
                     doing=doing("backward through", cases), why=cases[0].why)
-    for case, grads in zip(cases, seen):
+    for case, grads in each(cases, seen):
         flat_x, flat_g = case.flat()
         expected = {"weight": flat_g.T @ flat_x, "x": case.grad_out.double() @ case.weight.double()}
         if case.bias is not None:
@@ -533,7 +533,8 @@ def test_factory_arguments_device_and_dtype_are_honoured(kata, device, drawn):
     cases = [(i, o, bias, "positional", {"device": device.type if form == "str" else device, "dtype": dtype})
              for form, dtype, i, o, bias in drawn]
     seen = kata.run(construct, cases, doing="CustomLinear(..., device=..., dtype=...)")
-    for (_, _, _, _, factory), layer in zip(cases, seen):
+    for (_, _, bias, _, factory), layer in each(cases, seen):
+        assert_keys(layer["state"], ["weight", "bias"] if bias else ["weight"], "state_dict() keys")
         for name, param in layer["state"].items():
             if param.device.type != device.type:
                 fail(f"{name} is on {param.device.type} although the layer was built with "
@@ -547,7 +548,8 @@ def test_factory_arguments_device_and_dtype_are_honoured(kata, device, drawn):
 @examples(2)
 def test_dtype_none_follows_torchs_default_dtype(kata, device, drawn):
     """Without dtype=, the parameters take torch's default dtype (torch.set_default_dtype), as nn.Linear's do."""
-    for state in kata.run(default_dtype_layer, drawn):
+    for _, state in each(drawn, kata.run(default_dtype_layer, drawn)):
+        assert_keys(state, ["weight", "bias"], "state_dict() keys")
         for name, param in state.items():
             if param.dtype != torch.float64:
                 fail(f"{name} is {param.dtype} although torch's default dtype was float64: with dtype=None, "
@@ -560,7 +562,8 @@ def test_parameters_follow_to_and_double(kata, device, drawn):
     """Because they are registered, the parameters move with .to(device) and cast with .double()."""
     cases = build(drawn, device)
     seen = kata.run(moved, [(c.in_f, c.out_f, device, c.x) for c in cases], doing=".to(device).double() then forward")
-    for case, layer in zip(cases, seen):
+    for case, layer in each(cases, seen):
+        assert_keys(layer["state"], ["weight", "bias"], "state_dict() keys after .to().double()")
         for name, param in layer["state"].items():
             if param.device.type != device.type or param.dtype != torch.float64:
                 fail(f"{name} is {param.dtype} on {param.device.type} after .to({device.type!r}).double(): "
@@ -577,7 +580,7 @@ def test_state_dict_loads_into_nn_linear_and_back(kata, device, drawn):
     theirs = [nn.Linear(c.in_f, c.out_f, device=device) for c in cases]
     seen = kata.run(state_dict_round_trip, [(t.state_dict(), c.x) for t, c in zip(theirs, cases)],
                     doing="load_state_dict")
-    for case, reference_layer, layer in zip(cases, theirs, seen):
+    for (case, reference_layer), layer in each(list(zip(cases, theirs)), seen):
         assert_keys(layer["own"], reference_layer.state_dict().keys(), "state_dict() keys", why=LAYOUT)
         with torch.no_grad():
             expected = reference_layer(case.x)

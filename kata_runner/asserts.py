@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import torch
-from torch import nn
 
 _is_tensor = torch.is_tensor
 _isfinite = torch.isfinite
@@ -115,53 +114,6 @@ def assert_on_device(actual: Any, device: torch.device, what: str) -> None:
         fail(f"{what} is on {actual.device.type}, expected {torch.device(device).type}.")
 
 
-def assert_no_history(actual: Any, what: str, *, why: str = "") -> None:
-    """The tensor must not be part of an autograd graph (no grad_fn, no requires_grad)."""
-    actual = assert_tensor(actual, what)
-    if actual.grad_fn is not None or actual.requires_grad:
-        grad_fn = type(actual.grad_fn).__name__ if actual.grad_fn else None
-        fail(
-            f"{what} carries autograd history (grad_fn={grad_fn}, requires_grad={actual.requires_grad}). "
-            f"Detach it or compute it under torch.no_grad().{' ' + why if why else ''}"
-        )
-
-
-def assert_parameter(module: nn.Module, name: str, *, why: str = "") -> nn.Parameter:
-    """`module.<name>` must be an nn.Parameter registered under that name."""
-    value = getattr(module, name, None)
-    if value is None:
-        fail(f"{type(module).__name__} has no attribute '{name}'.{' ' + why if why else ''}")
-    if not isinstance(value, nn.Parameter):
-        fail(
-            f"{type(module).__name__}.{name} is a {type(value).__name__}, not an nn.Parameter: nn.Module only "
-            f"tracks tensors wrapped in nn.Parameter, so parameters(), state_dict() and optimizers never see "
-            f"it.{' ' + why if why else ''}"
-        )
-    if dict(module.named_parameters(recurse=False)).get(name) is not value:
-        fail(f"{type(module).__name__}.{name} is an nn.Parameter but is not registered under the name '{name}'.")
-    return value
-
-
-def assert_buffer(module: nn.Module, name: str, *, why: str = "") -> torch.Tensor:
-    """`module.<name>` must be a registered buffer (not a Parameter, not a plain attribute)."""
-    value = getattr(module, name, None)
-    if isinstance(value, nn.Parameter):
-        fail(
-            f"{type(module).__name__}.{name} is an nn.Parameter, but it is a statistic, not a learned weight: "
-            f"register it with register_buffer so optimizers never touch it.{' ' + why if why else ''}"
-        )
-    if name not in module._buffers:
-        fail(
-            f"{type(module).__name__}.{name} is not a registered buffer: a plain tensor attribute is not saved in "
-            f"state_dict() and does not move with .to(device). Use self.register_buffer('{name}', ...)."
-            f"{' ' + why if why else ''}"
-        )
-    buffer = module._buffers[name]
-    if buffer is None:
-        fail(f"{type(module).__name__}.{name} is registered as a buffer, but holds None instead of a tensor.")
-    return buffer
-
-
 def assert_keys(actual: Any, expected: Sequence[str], what: str, *, why: str = "") -> None:
     got = sorted(actual)
     want = sorted(expected)
@@ -176,53 +128,10 @@ def assert_keys(actual: Any, expected: Sequence[str], what: str, *, why: str = "
         fail(f"{what} should be exactly {want}: {'; '.join(parts) or f'got {got}'}.{' ' + why if why else ''}")
 
 
-def assert_gradients_match_finite_differences(
-    fn: Any, inputs: Sequence[torch.Tensor], what: str, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3
-) -> None:
-    """A gradcheck in float64: every input's analytical Jacobian must match central differences.
-
-    Written with scalar backward passes (no grad_outputs), which keeps it light: torch.autograd.gradcheck
-    pulls in sympy on first use, 0.7 s that would dominate a kata's whole check time.
-    """
-    inputs = [t.detach().to(_float64).requires_grad_(True) for t in inputs]
-    out = fn(*inputs)
-    flat_out = out.reshape(-1)
-    analytical = [torch.zeros(flat_out.numel(), t.numel(), dtype=_float64) for t in inputs]
-    for row in range(flat_out.numel()):
-        grads = torch.autograd.grad(flat_out[row], inputs, retain_graph=True, allow_unused=True)
-        for jac, grad in zip(analytical, grads):
-            if grad is not None:
-                jac[row] = grad.reshape(-1).cpu()
-    with torch.no_grad():
-        for index, (tensor, jac) in enumerate(zip(inputs, analytical)):
-            flat = tensor.view(-1)
-            numerical = torch.zeros_like(jac)
-            for col in range(flat.numel()):
-                original = float(flat[col])
-                flat[col] = original + eps
-                plus = fn(*inputs).reshape(-1).cpu()
-                flat[col] = original - eps
-                minus = fn(*inputs).reshape(-1).cpu()
-                flat[col] = original
-                numerical[:, col] = (plus - minus) / (2 * eps)
-            if not _allclose(jac, numerical, atol=atol, rtol=rtol):
-                error = float(_abs(_sub(jac, numerical)).max())
-                fail(
-                    f"{what}: the gradient with respect to input {index} (shape {tuple(tensor.shape)}) does not match "
-                    f"finite differences (largest difference {error:.3g}): backward does not compute the derivative "
-                    "of forward."
-                )
-
-
-def attempt(fn: Any, *args: Any, doing: str, why: str = "", **kwargs: Any) -> Any:
-    """Call `fn`; turn an exception into a failure that says what was being done and why it matters.
-
-    NotImplementedError passes through untouched, so untouched stubs are graded "not started".
-    """
-    try:
-        return fn(*args, **kwargs)
-    except NotImplementedError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any error in learner code becomes a readable verdict
-        detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300].rstrip(".")
-        raise SpecFailure(f"{doing} raised {detail}.{' ' + why if why else ''}") from exc
+def each(cases: Sequence[Any], observed: Any, what: str = "the observations") -> list[tuple[Any, Any]]:
+    """Pair each case the judge sent with what the subject observed for it. A batch that comes back with
+    another length (or not as a list) fails: a spec never loops over an empty or short collection."""
+    if type(observed) is not list or len(observed) != len(cases) or not cases:
+        count = len(observed) if isinstance(observed, list) else type(observed).__name__
+        fail(f"{what}: {len(cases)} case(s) were sent, but {count} came back.")
+    return list(zip(cases, observed))

@@ -58,3 +58,31 @@ def test_one_katas_patching_does_not_reach_another(tmp_path: Path, solution_dir:
     verdicts = {k["kata"]: k["verdict"] for k in doc["katas"]}
     assert verdicts["01_custom_linear"] == "error"
     assert verdicts["02_learned_norm"] == "pass"
+
+
+VACUOUS = {"list": "[]", "dict": "{}", "none": "None"}
+
+
+@pytest.mark.timeout(900)
+def test_a_subject_that_returns_empty_observations_passes_no_spec(tmp_path: Path) -> None:
+    """The class of attack where learner code replaces every probe (it shares their process) and returns
+    nothing to compare: every spec of every kata must fail, none may pass by looping over nothing."""
+    from kata_runner.grader import GradeOptions, grade_many
+    from kata_runner.registry import all_katas
+    from kata_runner.results import SpecStatus
+
+    jobs = []
+    for label, value in VACUOUS.items():
+        for kata in all_katas():
+            folder = tmp_path / f"{label}_{kata.id}"
+            folder.mkdir()
+            (folder / kata.filename).write_text(
+                "from kata_runner.subject import PROBES\n"
+                f"for _name in list(PROBES):\n    PROBES[_name] = lambda *args, **kwargs: {value}\n"
+            )
+            jobs.append((kata, folder))
+    results = grade_many(jobs, GradeOptions(devices=("cpu",)), max_parallel=2)
+    vacuous = [f"{folder.name}: {spec.title}" for (_, folder), result in zip(jobs, results)
+               for spec in result.specs if spec.status is SpecStatus.PASS]
+    assert len(results) == len(jobs)
+    assert not vacuous, "specs that passed on empty observations:\n" + "\n".join(vacuous)
