@@ -21,7 +21,7 @@ from hypothesis.errors import UnsatisfiedAssumption
 
 # Shrinking stops after this many further tries once a spec has failed: counted, not timed, so that the
 # reported input does not depend on the machine's load.
-SHRINK_TRIES = 40
+SHRINK_TRIES = 12
 
 
 class ShrinkBudgetSpent(BaseException):
