@@ -9,14 +9,17 @@ database, and are bounded by `max_examples`.
 from __future__ import annotations
 
 import functools
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import hypothesis
 import torch
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.errors import UnsatisfiedAssumption
 
 # Shrinking stops after this many further tries once a spec has failed: counted, not timed, so that the
@@ -133,6 +136,10 @@ def precompute_digests(items: Any) -> None:
             del inner._hypothesis_internal_add_digest
         else:
             inner._hypothesis_internal_add_digest = before
+
+# Hypothesis keeps a cache (.hypothesis/) in the working directory, which is the learner's project:
+# put it in the temporary folder instead. (No example database is kept at all: database=None below.)
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "torch-katas-hypothesis")
 
 settings.register_profile(
     "kata",

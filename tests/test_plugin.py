@@ -149,3 +149,17 @@ def test_in_process_mode_runs_the_learners_code_in_the_judge_for_debuggers(pytes
     fields = _who(result)
     assert fields["JUDGE"] == fields["SUBJECT"]
     assert "kata_impl_01_custom_linear" in fields["JUDGE_MODULES"]
+
+
+def test_drawing_inputs_writes_nothing_into_the_project(pytester, impl_dir) -> None:
+    """Hypothesis keeps no example database, and its cache goes to the temporary folder."""
+    pytester.makepyfile(test_01_custom_linear='''
+from kata_runner.draw import given, st
+
+@given(n=st.integers(1, 5))
+def test_draws(kata, device, n):
+    """draws"""
+    assert 1 <= n <= 5
+''')
+    run(pytester, "--device", "cpu", f"--kata-dir={impl_dir}").assert_outcomes(passed=1)
+    assert not (pytester.path / ".hypothesis").exists()
