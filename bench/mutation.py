@@ -315,8 +315,10 @@ class Graded:
 
 def result_summary(result: KataResult) -> str:
     """The grader's message, and the first line of the first failing spec's message."""
-    failing = [s for s in result.specs if s.status.value in ("fail", "error") and s.message.strip()]
-    first = f"first failure: {failing[0].name}: {failing[0].message.strip().splitlines()[0]}" if failing else ""
+    failing = result.first_failure
+    first = ""
+    if failing is not None and failing.message.strip():
+        first = f"first failure: {failing.name}: {failing.message.strip().splitlines()[0]}"
     return "; ".join(part for part in (result.message.strip().rstrip("."), first) if part)
 
 

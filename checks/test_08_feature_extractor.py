@@ -324,8 +324,6 @@ def _step(models, step, factory, state):
         _, k, m, names, container = step
         res = outcome(factory, models[m], tuple(names) if container == "tuple" else list(names))
         raised = res["raised"]
-        if raised is not None and "NotImplementedError" in raised["types"]:
-            raise NotImplementedError(raised["message"])
         if raised is None:
             state["fx"][k] = res["value"]
         return {"raised": raised}

@@ -22,6 +22,9 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.errors import UnsatisfiedAssumption
 
+__all__ = ["given", "settings", "st", "TensorSpec", "tensors", "sizes", "batches", "describe", "FLOAT_DTYPES",
+           "examples"]
+
 # Shrinking stops after this many further tries once a spec has failed: counted, not timed, so that the
 # reported input does not depend on the machine's load.
 SHRINK_TRIES = 12
@@ -76,8 +79,6 @@ def given(*strategies: Any, **named: Any) -> Callable[[Callable[..., Any]], Call
 
     return decorate
 
-__all__ = ["given", "settings", "st", "TensorSpec", "tensors", "sizes", "batches", "describe", "FLOAT_DTYPES",
-           "examples"]
 
 def _register_hypothesis_prng_up_front() -> None:
     """On its first test Hypothesis registers its own PRNG with gc.collect() and gc.get_referrers(), which
@@ -124,18 +125,14 @@ def precompute_digests(items: Any) -> None:
         inner = getattr(getattr(getattr(item, "obj", None), "hypothesis", None), "inner_test", None)
         if inner is None:
             continue
-        before = getattr(inner, "_hypothesis_internal_add_digest", None)
-        for key in (None, item.nodeid.encode()):
-            if key is None:
-                if hasattr(inner, "_hypothesis_internal_add_digest"):
-                    del inner._hypothesis_internal_add_digest
-            else:
-                inner._hypothesis_internal_add_digest = key
-            _function_digest(inner)
-        if before is None:
+        saved = vars(inner).pop("_hypothesis_internal_add_digest", None)
+        _function_digest(inner)  # as a plain pytest run without the plugin asks
+        inner._hypothesis_internal_add_digest = item.nodeid.encode()
+        _function_digest(inner)  # as the plugin asks, for a parametrized item
+        if saved is None:
             del inner._hypothesis_internal_add_digest
         else:
-            inner._hypothesis_internal_add_digest = before
+            inner._hypothesis_internal_add_digest = saved
 
 # Hypothesis keeps a cache (.hypothesis/) in the working directory, which is the learner's project:
 # put it in the temporary folder instead. (No example database is kept at all: database=None below.)

@@ -7,7 +7,7 @@ import traceback
 from pathlib import Path
 
 from kata_runner.asserts import SpecFailure
-from kata_runner.subject import LearnerError, SubjectStop
+from kata_runner.subject import LearnerError, SubjectStop, looks_out_of_memory
 from kata_runner.tamper import TamperingDetected
 
 
@@ -55,8 +55,7 @@ def location_in(tb: traceback.StackSummary, files: list[Path]) -> str | None:
 def is_memory_error(exc: BaseException | None) -> bool:
     """MemoryError, or torch's allocator failing (what an address-space cap turns a runaway allocation into)."""
     while exc is not None:
-        text = str(exc)
-        if isinstance(exc, MemoryError) or "can't allocate memory" in text or "out of memory" in text:
+        if isinstance(exc, MemoryError) or looks_out_of_memory(type(exc).__name__, str(exc)):
             return True
         exc = exc.__cause__
     return False

@@ -8,6 +8,7 @@ nothing; the judge compares what it returns with what it computed itself.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -30,9 +31,7 @@ def outcome(function: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str
         return {"value": None, "raised": info}
 
 
-def _learner_file(function: Callable[..., Any]) -> Any:
-    from pathlib import Path
-
+def _learner_file(function: Callable[..., Any]) -> Path:
     code = getattr(function, "__code__", None) or getattr(getattr(function, "__func__", None), "__code__", None)
     return Path(code.co_filename) if code else Path("<unknown>")
 

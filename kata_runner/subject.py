@@ -53,12 +53,29 @@ def probe(function: F) -> F:
     """Mark a check-module function as a probe: it runs in the subject as `function(impl, *args, **kwargs)`
     where `impl` is the learner's module, and returns plain observations."""
     PROBES[_probe_name(function)] = function
-    function._kata_probe = True  # type: ignore[attr-defined]
     return function
 
 
 def _probe_name(function: Callable[..., Any]) -> str:
     return f"{Path(function.__code__.co_filename).name}:{function.__qualname__}"
+
+
+def _registered(function: Callable[..., Any]) -> str:
+    """The name a probe is called by; a function not marked with @probe is the check author's mistake."""
+    name = _probe_name(function)
+    if name not in PROBES:
+        raise TypeError(f"{function.__qualname__} is not marked with @probe")
+    return name
+
+
+# What encoding an observation can raise: the probe's value cannot be sent, which is the learner's problem.
+UNSENDABLE = (wire.WireError, TypeError, ValueError, RuntimeError)
+
+
+def looks_out_of_memory(type_name: str, message: str) -> bool:
+    """MemoryError, or torch's allocator failing (what an address-space cap turns a runaway allocation into)."""
+    return (type_name in ("MemoryError", "OutOfMemoryError") or "can't allocate memory" in message
+            or "out of memory" in message)
 
 
 # ------------------------------------------------------------------------------ what the judge sees
@@ -123,9 +140,6 @@ class LearnerError(Exception):
         text = f"{doing} raised {head}." if doing else f"{head}."
         super().__init__(f"{text} {why}" if why else text)
 
-    def is_a(self, name: str) -> bool:
-        return name in self.types
-
 
 # ------------------------------------------------------------------------------ the subject process
 
@@ -140,7 +154,7 @@ def _die_with_parent() -> None:
 def _send(sock: socket.socket, message: dict[str, Any], value: Any = None) -> None:
     try:
         frame = wire.pack(message, value)
-    except (wire.WireError, TypeError, ValueError, RuntimeError) as exc:
+    except UNSENDABLE as exc:
         frame = wire.pack({"kind": "unsendable", "message": f"{type(exc).__name__}: {exc}"[:500]})
     sock.sendall(frame)
 
@@ -423,9 +437,7 @@ class Subject:
         """Run `function` (a @probe) on the learner's code with these arguments; return what it returned.
 
         If the learner's code raises, the spec fails with "<doing> raised <exception>. <why>"."""
-        name = _probe_name(function)
-        if name not in PROBES:
-            raise TypeError(f"{function.__qualname__} is not marked with @probe")
+        name = _registered(function)
         if self._fatal is not None:
             if isinstance(self._fatal, SubjectLoadFailed):
                 raise self._fatal
@@ -484,8 +496,7 @@ def _reply_value(header: dict[str, Any], value: Any, doing: str, why: str = "") 
         when = f" while {doing}" if doing else ""
         at = f"\n  at {where}" if where else ""
         raise SubjectExited(f"the process running your code ended early: your code {what}{when}.{at}")
-    out_of_memory = "can't allocate memory" in message or "out of memory" in message
-    if type_name in ("MemoryError", "OutOfMemoryError") or out_of_memory:
+    if looks_out_of_memory(type_name, message):
         raise SubjectOutOfMemory(f"{type_name}: {message}".splitlines()[0][:500])
     raise LearnerError(type_name, types, message, where, doing, why)
 
@@ -502,9 +513,7 @@ class InlineSubject:
 
     def run(self, function: Callable[..., Any], *args: Any, doing: str = "", why: str = "", seed: int = 0,
             **kwargs: Any) -> Any:
-        name = _probe_name(function)
-        if name not in PROBES:
-            raise TypeError(f"{function.__qualname__} is not marked with @probe")
+        name = _registered(function)
         tree, blobs = wire.encode((list(args), kwargs))
         call_args, call_kwargs = wire.decode(tree, blobs)
         state = torch.random.get_rng_state()
@@ -515,8 +524,8 @@ class InlineSubject:
         try:
             tree, blobs = wire.encode(value)
             value = wire.decode(tree, blobs)
-        except wire.WireError as exc:
-            reply = {"kind": "unsendable", "message": str(exc)}
+        except UNSENDABLE as exc:
+            reply = {"kind": "unsendable", "message": f"{type(exc).__name__}: {exc}"[:500]}
         return _reply_value(reply, value, doing, why)
 
     def close(self) -> None:

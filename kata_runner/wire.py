@@ -121,18 +121,18 @@ def _encode(value: Any, blobs: list[bytes], depth: int, count: list[int]) -> Any
 
 def _encode_tensor(t: torch.Tensor, blobs: list[bytes]) -> dict[str, Any]:
     base = torch.Tensor.detach(t)
-    if base.dtype not in _DTYPE_NAMES:
+    if base.dtype not in _DTYPE_NAMES:  # quantized dtypes included
         raise WireError(f"tensors of dtype {base.dtype} cannot be sent")
-    if base.is_sparse or base.layout != torch.strided or base.is_quantized or base.is_meta:
-        base = base.to_dense() if base.is_sparse else base
     if base.is_meta:
         raise WireError("meta tensors hold no values to send")
+    if base.layout != torch.strided:  # sparse
+        base = base.to_dense()
     size = list(base.shape)
     stride = list(base.stride())
     offset = int(base.storage_offset())
     # Send the smallest span of the storage the view touches, so that layout (transposed, expanded,
     # sliced) survives the trip.
-    span = 1 + sum((s - 1) * st for s, st in zip(size, stride)) if all(size) else 0
+    span = _span(size, stride)
     flat = torch.as_strided(base, (span,), (1,), offset) if span else base.new_empty((0,))
     data = flat.cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes() if span else b""
     blobs.append(data)
@@ -150,23 +150,32 @@ def _encode_tensor(t: torch.Tensor, blobs: list[bytes]) -> dict[str, Any]:
     }
 
 
+def _span(size: list[int], stride: list[int]) -> int:
+    """How many storage elements a strided view reaches, from its first to its last."""
+    return 1 + sum((s - 1) * st for s, st in zip(size, stride)) if all(size) else 0
+
+
 # ----------------------------------------------------------------------------------------- decode
 
 
-def decode(tree: Any, blobs: list[bytes], device_map: Any = None) -> Any:
-    """Rebuild a value from `encode`'s output. `device_map(name)` picks where tensors land (default: as
-    named, or cpu when that device does not exist here)."""
-    return _decode(tree, blobs, 0, device_map or _default_device)
+def decode(tree: Any, blobs: list[bytes]) -> Any:
+    """Rebuild a value from `encode`'s output. Whatever is wrong with a message (a bad number, an unknown
+    device, a tensor that does not fit its data) raises WireError."""
+    try:
+        return _decode(tree, blobs, 0)
+    except (ValueError, TypeError, RuntimeError, OverflowError, KeyError) as exc:
+        raise WireError(f"malformed message: {exc}") from None
 
 
-def _default_device(name: str) -> torch.device:
+def _device(name: str) -> torch.device:
+    """The device a tensor was on, or the CPU when this process has no such device."""
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         return torch.device("cpu")
     return device
 
 
-def _decode(tree: Any, blobs: list[bytes], depth: int, device_map: Any) -> Any:
+def _decode(tree: Any, blobs: list[bytes], depth: int) -> Any:
     if depth > MAX_DEPTH:
         raise WireError("message nested too deeply")
     if tree is None or type(tree) in (bool, int, float, str):
@@ -189,25 +198,25 @@ def _decode(tree: Any, blobs: list[bytes], depth: int, device_map: Any) -> Any:
     if tag == "$device":
         return torch.device(_str(body))
     if tag == "$tuple":
-        return tuple(_decode(v, blobs, down, device_map) for v in _list(body))
+        return tuple(_decode(v, blobs, down) for v in _list(body))
     if tag == "$list":
-        return [_decode(v, blobs, down, device_map) for v in _list(body)]
+        return [_decode(v, blobs, down) for v in _list(body)]
     if tag == "$set":
-        return {_decode(v, blobs, down, device_map) for v in _list(body)}
+        return {_decode(v, blobs, down) for v in _list(body)}
     if tag == "$dict":
         out: dict[Any, Any] = {}
         for pair in _list(body):
             if type(pair) is not list or len(pair) != 2:
                 raise WireError("malformed dict entry")
-            key = _decode(pair[0], blobs, down, device_map)
+            key = _decode(pair[0], blobs, down)
             if type(key) not in (str, int, float, bool, tuple, type(None)):
                 raise WireError("dict keys must be plain values")
-            out[key] = _decode(pair[1], blobs, down, device_map)
+            out[key] = _decode(pair[1], blobs, down)
         return out
     if tag == "$opaque":
         return Opaque(_str(body), _str(tree.get("text", "")))
     if tag == "$tensor":
-        return _decode_tensor(tree, blobs, device_map)
+        return _decode_tensor(tree, blobs)
     raise WireError(f"unknown tag {tag!r}")
 
 
@@ -230,7 +239,7 @@ def _ints(value: Any) -> list[int]:
     return items
 
 
-def _decode_tensor(tree: dict[str, Any], blobs: list[bytes], device_map: Any) -> torch.Tensor:
+def _decode_tensor(tree: dict[str, Any], blobs: list[bytes]) -> torch.Tensor:
     index = tree["$tensor"]
     if type(index) is not int or not 0 <= index < len(blobs):
         raise WireError("tensor refers to a missing blob")
@@ -242,13 +251,15 @@ def _decode_tensor(tree: dict[str, Any], blobs: list[bytes], device_map: Any) ->
         raise WireError("malformed tensor geometry")
     data = blobs[index]
     itemsize = torch.empty((), dtype=dtype).element_size()
-    span = 1 + sum((s - 1) * st for s, st in zip(size, stride)) if all(size) else 0
+    span = _span(size, stride)
     if len(data) != span * itemsize:
         raise WireError("tensor data does not match its geometry")
-    storage = torch.frombuffer(bytearray(data), dtype=torch.uint8) if data else torch.empty(0, dtype=torch.uint8)
-    flat = storage.view(dtype) if data else torch.empty(0, dtype=dtype)
-    tensor = torch.as_strided(flat, size, stride, 0) if span else torch.empty(size, dtype=dtype)
-    tensor = tensor.to(device_map(_str(tree.get("device", "cpu"))))
+    if span:
+        flat = torch.frombuffer(bytearray(data), dtype=torch.uint8).view(dtype)
+        tensor = torch.as_strided(flat, size, stride, 0)
+    else:
+        tensor = torch.empty(size, dtype=dtype)
+    tensor = tensor.to(_device(_str(tree.get("device", "cpu"))))
     requires_grad = tree.get("requires_grad") is True
     if requires_grad and (dtype.is_floating_point or dtype.is_complex):
         tensor.requires_grad_(True)

@@ -103,6 +103,9 @@ def test_objects_that_are_not_observations_never_compare_equal() -> None:
     ({"$pickle": "..."}, []),
     ({"$dict": [[{"$list": []}, 1]]}, []),
     ([1, 2], []),
+    ({"$int": "twelve"}, []),
+    ({"$float": "1.0.0"}, []),
+    ({"$device": "nowhere:0"}, []),
 ])
 def test_malformed_messages_are_refused(tree, blobs) -> None:
     with pytest.raises(wire.WireError):
