@@ -247,18 +247,22 @@ def _subject_main(sock: socket.socket, impl_path: Path) -> None:
         # A fork of a process whose OpenMP pool has run hangs in its first parallel region unless the
         # pool is rebuilt with one thread.
         torch.set_num_threads(1)
-        dump = os.fdopen(os.dup(sock.fileno()), "w")
-        faulthandler.register(signal.SIGUSR1, file=dump, all_threads=True, chain=False)
+        from kata_runner.failures import KataMissing
         from kata_runner.plugin import load_implementation
 
-        try:
-            module = load_implementation(impl_path)
-            hello: dict[str, Any] = {"kind": "hello"}
-        except Exception as exc:  # noqa: BLE001 - KataLoadError and KataMissing, described for the judge
-            from kata_runner.failures import KataMissing
-
-            module = None
-            hello = {"kind": "load_error", "missing": isinstance(exc, KataMissing), "message": str(exc)}
+        module = None
+        status, refused = _confine(impl_path, sock)
+        dump = os.fdopen(os.dup(sock.fileno()), "w")
+        faulthandler.register(signal.SIGUSR1, file=dump, all_threads=True, chain=False)
+        if refused:
+            hello: dict[str, Any] = {"kind": "load_error", "missing": False, "message": refused}
+        else:
+            try:
+                module = load_implementation(impl_path)
+                hello = {"kind": "hello"}
+            except Exception as exc:  # noqa: BLE001 - KataLoadError and KataMissing, described for the judge
+                hello = {"kind": "load_error", "missing": isinstance(exc, KataMissing), "message": str(exc)}
+        hello["sandbox"] = status
         _send(sock, hello)
         while module is not None:
             try:
@@ -273,6 +277,25 @@ def _subject_main(sock: socket.socket, impl_path: Path) -> None:
         code = 70
     finally:
         os._exit(code)
+
+
+def _confine(impl_path: Path, sock: socket.socket) -> tuple[str, str]:
+    """Enter the sandbox (see sandbox.py): (its status, a reason to refuse to run the learner's code or "")."""
+    from kata_runner import sandbox
+    from kata_runner.registry import PROJECT_ROOT, state_dir
+
+    wanted = sandbox.mode()
+    if wanted == "off":
+        return "off: KATA_SANDBOX=off", ""
+    try:
+        return sandbox.confine(impl_path.parent, PROJECT_ROOT, state_dir(), (sock.fileno(),)), ""
+    except sandbox.SandboxUnavailable as exc:
+        if wanted == "require":
+            return f"off: {exc}", f"KATA_SANDBOX=require, but the sandbox is not available here: {exc}."
+        return f"off: {exc}", ""
+    except sandbox.SandboxBroken as exc:
+        return "broken", (f"the sandbox for your code could not be set up ({exc}); this is a problem with the "
+                          "grading machine, not your code. Set KATA_SANDBOX=off to grade without it.")
 
 
 def _close_inherited_fds(keep: int) -> None:
@@ -334,6 +357,7 @@ class Subject:
         self._sock: socket.socket | None = None
         self._pid = 0
         self._fatal: SubjectStop | None = None
+        self.sandbox: str | None = None  # "on", or "off: why", once a subject has started
         control, theirs = socket.socketpair()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -360,6 +384,7 @@ class Subject:
             raise SubjectTimeout(f"importing your file did not finish within {IMPORT_SECONDS:g} s{where}.") from None
         except (EOFError, OSError, wire.WireError):
             raise self._ended("while your file was being imported") from None
+        self.sandbox = str(header.get("sandbox", ""))[:300]
         if header.get("kind") == "load_error":
             self._kill()
             cls = SubjectMissing if header.get("missing") else SubjectLoadFailed

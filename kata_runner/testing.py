@@ -1,15 +1,22 @@
 """Support for the project's own tests: mistaken and alternative implementations are small variants
-of the reference solution, and load it through `solution()`."""
+of the reference solution, and load it through `solution()`.
+
+Graders hide `solutions/` from learner code (see sandbox.py), so a variant cannot import the reference
+where it is graded: `stage()` copies a variant into a folder with the references it asks for embedded.
+"""
 
 from __future__ import annotations
 
 import ast
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
 
-from kata_runner.registry import SOLUTIONS_DIR, find_kata
+from kata_runner.registry import SOLUTIONS_DIR, Kata, find_kata
+
+ASKS_FOR_SOLUTION = re.compile(r"""solution\(\s*["'](\w+)["']\s*\)""")
 
 
 def solution(kata_id: str) -> ModuleType:
@@ -39,3 +46,48 @@ def module_constant(path: Path, name: str) -> object:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == name for t in node.targets):
             return ast.literal_eval(node.value)
     raise AssertionError(f"{path} defines no {name}")
+
+
+def stage(source: Path, folder: Path, kata: Kata | None = None) -> Path:
+    """Copy the implementation at `source` into `folder` as the kata's file (the kata named by the
+    folder or file name of `source`, unless given), with every reference module it loads through
+    `solution("NN")` embedded, so that it runs where `solutions/` cannot be seen. Line numbers are kept
+    when a blank line follows the docstring and `__future__` imports (the usual layout)."""
+    text = source.read_text(encoding="utf-8")
+    if kata is None:
+        kata = find_kata((source.parent.name if source.parent.name[:2].isdigit() else source.name)[:2])
+    target = folder / kata.filename
+    target.write_text(with_references(text), encoding="utf-8")
+    return target
+
+
+def with_references(text: str) -> str:
+    wanted = list(dict.fromkeys(ASKS_FOR_SOLUTION.findall(text)))
+    if not wanted:
+        return text
+    parts = ["import sys as _kata_sys, types as _kata_types"]
+    for kata_id in wanted:
+        kata = find_kata(kata_id)
+        name = f"kata_solution_{kata.name}"
+        source = kata.impl_path(SOLUTIONS_DIR).read_text(encoding="utf-8")
+        filename = f"reference/{kata.filename}"
+        parts.append(f"_kata_sys.modules[{name!r}] = _kata_types.ModuleType({name!r})")
+        parts.append(f"exec(compile({source!r}, {filename!r}, 'exec'), _kata_sys.modules[{name!r}].__dict__)")
+    prelude = "; ".join(parts) + "\n"
+    lines = text.splitlines(keepends=True)
+    try:
+        body = ast.parse(text).body
+    except SyntaxError:
+        return prelude + text
+    start = 0
+    for index, node in enumerate(body):
+        docstring = index == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        if not (docstring or future):
+            break
+        start = node.end_lineno or node.lineno
+    for number in range(start, len(lines)):  # the first blank line after them takes the prelude
+        if not lines[number].strip():
+            lines[number] = prelude
+            return "".join(lines)
+    return "".join(lines[:start]) + prelude + "".join(lines[start:])

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kata_runner.plugin import NO_CUDA_REASON, available_devices
+from kata_runner.testing import with_references
 
 SPEC = '''
 import torch
@@ -44,8 +45,8 @@ def test_report_who_runs_what(kata, device):
 @pytest.fixture
 def impl_dir(pytester: pytest.Pytester) -> Path:
     folder = pytester.mkdir("impl")
-    (folder / "01_custom_linear.py").write_text("from kata_runner.testing import solution\n"
-                                                 "CustomLinear = solution('01').CustomLinear\n")
+    (folder / "01_custom_linear.py").write_text(with_references("from kata_runner.testing import solution\n\n"
+                                                                 "CustomLinear = solution('01').CustomLinear\n"))
     return folder
 
 

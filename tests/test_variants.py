@@ -10,7 +10,6 @@ Each kata's variants are graded in one batch, forked from one warm pytest sessio
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from kata_runner.grader import GradeOptions, grade_many
 from kata_runner.registry import all_katas, find_kata
 from kata_runner.results import KataResult, SpecStatus, Verdict
-from kata_runner.testing import module_constant
+from kata_runner.testing import module_constant, stage
 
 VARIANTS = Path(__file__).parent / "variants"
 CPU = GradeOptions(devices=("cpu",))
@@ -32,7 +31,7 @@ def grade_files(paths: list[Path], tmp_path: Path) -> list[KataResult]:
         kata = find_kata(path.parent.name)
         folder = tmp_path / f"{index}_{path.stem}"
         folder.mkdir()
-        shutil.copy(path, folder / kata.filename)
+        stage(path, folder, kata)
         jobs.append((kata, folder))
     return grade_many(jobs, CPU)
 
