@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kata_runner.registry import all_katas  # noqa: E402
+from kata_runner.testing import with_references  # noqa: E402
 
 PYTHON = sys.executable
 KATA = [PYTHON, "-m", "kata_runner"]
@@ -106,7 +107,7 @@ def bench_watch(runs: int, state: Path) -> tuple[str, float, str, float, str]:
         wait_for("watching", 0)
         time.sleep(0.5)
         for run in range(runs * 2):
-            source = mistakes[run % len(mistakes)].read_text() + f"\n# save {run}\n"
+            source = with_references(mistakes[run % len(mistakes)].read_text()) + f"\n# save {run}\n"
             with seen:
                 mark = len(lines)
             saved = time.perf_counter()
@@ -141,7 +142,7 @@ def make_submissions(root: Path, count: int, seed: int = 0) -> None:
                 source = rng.choice(mistakes)
             else:
                 source = kata.stub_path
-            (folder / kata.filename).write_text(source.read_text() + f"\n# {folder.name}\n")
+            (folder / kata.filename).write_text(with_references(source.read_text()) + f"\n# {folder.name}\n")
 
 
 def bench_grade(count: int, baseline_sample: int, state: Path) -> tuple[str, float, str, float, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import sys
@@ -16,17 +17,19 @@ from kata_runner import defaults
 from kata_runner.course import Course, next_hint, reset
 from kata_runner.exporters import FORMATS, combined_exercism
 from kata_runner.grader import GradeOptions
+from kata_runner.invocation import command
 from kata_runner.isolation import CAN_FORK, Limits
-from kata_runner.registry import KATAS_DIR, SOLUTIONS_DIR, Kata, UnknownKata, all_katas, find_kata
+from kata_runner.project import default_kata_dir, display_path, set_learner_cwd
+from kata_runner.registry import SOLUTIONS_DIR, Kata, UnknownKata, all_katas, find_kata
 from kata_runner.render import (
-    display_path,
+    Prose,
     make_console,
     print_check,
     print_kata_header,
     print_list,
     progress_reporter,
 )
-from kata_runner.results import Verdict
+from kata_runner.results import KataResult, Verdict
 
 HELP = {
     "kata_dir": "Folder to load implementations from (default: katas/, or $KATA_DIR).",
@@ -38,6 +41,7 @@ HELP = {
     "spec_timeout": f"Seconds one spec may take (default {defaults.SPEC_TIMEOUT:g}).",
     "memory": f"Memory cap per grading process, in MB (default {defaults.MEMORY_MB}).",
     "in_process": "Grade inside this process, without isolation or limits (for debuggers).",
+    "explain_all": "Explain every failing spec, not just the first.",
 }
 
 
@@ -72,7 +76,7 @@ def grading_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def resolve_kata_dir(kata_dir: Path | None, solutions: bool) -> Path:
     if kata_dir and solutions:
         raise click.ClickException("Give either --kata-dir or --solutions, not both.")
-    chosen = SOLUTIONS_DIR if solutions else (kata_dir or KATAS_DIR)
+    chosen = SOLUTIONS_DIR if solutions else (kata_dir or default_kata_dir())
     if not chosen.is_dir():
         raise click.ClickException(
             f"The folder {chosen} does not exist: pass --kata-dir with a folder of NN_slug.py files."
@@ -111,7 +115,19 @@ def kata_argument(value: str | None) -> Kata | None:
     try:
         return find_kata(value)
     except UnknownKata as exc:
-        raise click.ClickException(str(exc).capitalize()) from None
+        closest = closest_kata(value)
+        suggestion = f" Did you mean {closest.id} ({closest.slug})?" if closest else ""
+        raise click.ClickException(str(exc).capitalize() + suggestion) from None
+
+
+def closest_kata(value: str) -> Kata | None:
+    """The kata whose id, slug or name is most like `value` (difflib), if any is close enough."""
+    keys = {key: kata for kata in all_katas() for key in (kata.id, kata.slug, kata.name)}
+    wanted = value.strip().lower().removesuffix(".py")
+    if wanted.isdigit():
+        wanted = wanted.zfill(2)
+    found = difflib.get_close_matches(wanted, list(keys), n=1, cutoff=0.5)
+    return keys[found[0]] if found else None
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -122,6 +138,8 @@ def cli(ctx: click.Context) -> None:
 
     Start with `kata next`; edit the file it names; run `kata check` or `kata watch`.
     """
+    set_learner_cwd(Path.cwd())
+    ctx.call_on_close(lambda: set_learner_cwd(None))
     if ctx.invoked_subcommand is None:
         ctx.invoke(next_cmd)
 
@@ -151,14 +169,18 @@ def next_cmd(**options: Any) -> None:
     kata, result = found
     print_kata_header(console, kata, kata.impl_path(course.kata_dir))
     print_check(console, kata, result, verbose=False)
-    console.print(f"\nEdit the file, then run `kata check {kata.id}` (or `kata watch`). Stuck? `kata hint {kata.id}`.")
+    console.print(
+        f"\nEdit the file, then run `{command('check', kata.id)}` (or `{command('watch')}`). "
+        f"Stuck? `{command('hint', kata.id)}`."
+    )
 
 
 @cli.command("check")
 @click.argument("kata", required=False)
 @grading_options
 @click.option("--json", "as_json", is_flag=True, help=HELP["json"])
-def check_cmd(kata: str | None, as_json: bool, **options: Any) -> None:
+@click.option("-v", "--verbose", "--all", "explain_all", is_flag=True, help=HELP["explain_all"])
+def check_cmd(kata: str | None, as_json: bool, explain_all: bool, **options: Any) -> None:
     """Grade one kata (by id or slug), or every kata when none is given."""
     chosen = kata_argument(kata)
     course = make_course(**options)
@@ -166,39 +188,69 @@ def check_cmd(kata: str | None, as_json: bool, **options: Any) -> None:
     console = make_console()
     results = course.grade(katas)
     if as_json:
+        from kata_runner import sandbox
+
         doc = results[0].to_exercism() if chosen else combined_exercism(results)
+        doc["sandbox"] = sandbox.status() if course.grade_options.isolate else "off: --in-process"
         click.echo(json.dumps(doc, indent=2))
     else:
         for k, result in zip(katas, results):
             if not chosen:
-                console.print(f"\n[bold]Kata {k.id}: {k.title}[/] ({display_path(k.impl_path(course.kata_dir))})")
-            print_check(console, k, result, verbose=bool(chosen))
+                console.print(Prose.assemble("\n", (f"Kata {k.id}: {k.title}", "bold"),
+                                            f" ({display_path(k.impl_path(course.kata_dir))})"))
+            print_check(console, k, result, verbose=bool(chosen), explain_all=explain_all)
+        if chosen and results[0].verdict is Verdict.PASS:
+            console.print(what_next(course, chosen))
     if any(r.verdict is not Verdict.PASS for r in results):
         sys.exit(1)
 
 
+def what_next(course: Course, passed: Kata) -> Prose:
+    """After a pass: the next kata in course order that is not known to pass (from the cache, no grading)."""
+    katas = list(all_katas())
+    start = katas.index(passed) + 1
+    for kata in katas[start:] + katas[: start - 1]:
+        cached = course.cached(kata)
+        if cached is None or cached.verdict is not Verdict.PASS:
+            path = display_path(kata.impl_path(course.kata_dir))
+            return Prose(f"Next: kata {kata.id}, {kata.title}. Open {path}, then run `{command('check', kata.id)}`.")
+    return Prose("Every kata passes: you have finished the course. Well done!", style="green")
+
+
 @cli.command("hint")
 @click.argument("kata", required=False)
-def hint_cmd(kata: str | None) -> None:
+@_kata_dir_option
+def hint_cmd(kata: str | None, **options: Any) -> None:
     """Show the next hint for a kata (default: the current one); one more each time."""
     chosen = kata_argument(kata)
+    course = make_course(**options)
+    console = make_console()
     if chosen is None:
-        found = make_course().current()
+        found = course.current()
         if found is None:
             raise click.ClickException(
-                "Every kata passes: there is nothing left to hint at. Name one, e.g. `kata hint 01`."
+                f"Every kata passes: there is nothing left to hint at. Name one, e.g. `{command('hint', '01')}`."
             )
         chosen = found[0]
+    elif passes(course, chosen):
+        console.print(Prose(f"Kata {chosen.id} already passes: no hint needed. `{command('next')}` shows what is next;"
+                           f" `{command('reset', chosen.id)}` starts it over (hints included)."))
+        return
     hint = next_hint(chosen)
-    console = make_console()
-    console.print(f"[bold]Kata {chosen.id}: {chosen.title}[/]")
+    console.print(Prose(f"Kata {chosen.id}: {chosen.title}", style="bold"))
     for number, text in enumerate(hint.shown, start=1):
         style = "bold" if number == hint.number else "dim"
-        console.print(f"[{style}]Hint {number}/{len(chosen.hints)}:[/] {text}")
+        console.print(Prose.assemble((f"Hint {number}/{len(chosen.hints)}:", style), " ", text))
     if hint.is_last:
-        console.print("[dim]That is the last hint. Read the first failure of `kata check` closely.[/]")
+        console.print(Prose(f"That is the last hint. Read the failures of `{command('check', chosen.id, '-v')}` "
+                           "closely.", style="dim"))
     else:
-        console.print(f"[dim]Run `kata hint {chosen.id}` again for the next one.[/]")
+        console.print(Prose(f"Run `{command('hint', chosen.id)}` again for the next one.", style="dim"))
+
+
+def passes(course: Course, kata: Kata) -> bool:
+    result: KataResult = course.cached(kata) or course.grade([kata])[0]
+    return result.verdict is Verdict.PASS
 
 
 @cli.command("reset")
@@ -213,21 +265,20 @@ def reset_cmd(kata: str, yes: bool, kata_dir: Path | None) -> None:
     if directory == SOLUTIONS_DIR.resolve():
         raise click.ClickException("reset restores stubs; it never overwrites the reference solutions.")
     path = display_path(chosen.impl_path(directory))
-    if not yes:
-        try:
-            click.confirm(f"Replace {path} with the original stub? Your version is backed up first.", abort=True)
-        except click.Abort:
-            raise click.ClickException(
-                f"Nothing was reset. To reset without a prompt run `kata reset {chosen.id} --yes`."
-            ) from None
-    outcome = reset(chosen, directory)
     console = make_console()
+    if not yes and not click.confirm(
+        f"Replace {path} with the original stub? Your version is backed up first.", default=False
+    ):
+        again = command("reset", chosen.id, "--yes")
+        console.print(Prose(f"Nothing was reset. To reset without a prompt run `{again}`."))
+        return
+    outcome = reset(chosen, directory)
     if not outcome.changed:
-        console.print(f"{path} is already the original stub; nothing to do.")
+        console.print(Prose(f"{path} is already the original stub; nothing to do."))
         return
     if outcome.backup:
-        console.print(f"Saved your version to {display_path(outcome.backup)}")
-    console.print(f"Restored {path} to the original stub.")
+        console.print(Prose(f"Saved your version to {display_path(outcome.backup)}"))
+    console.print(Prose(f"Restored {path} to the original stub; its hints start again from the first."))
 
 
 @cli.command("watch")
@@ -237,7 +288,8 @@ def watch_cmd(**options: Any) -> None:
     from kata_runner.watch import watch
 
     course = make_course(**options)
-    watch(course, make_console())
+    keys = sys.stdin.fileno() if sys.stdin is not None and sys.stdin.isatty() else None
+    watch(course, make_console(), keys=keys)
 
 
 @cli.command("verify")
@@ -287,11 +339,11 @@ def verify_cmd(kata_dir: Path | None, devices: tuple[str, ...], jobs: int | None
 def grade_cmd(submissions: Path, out: Path, formats: tuple[str, ...], single: bool, fresh: bool,
               jobs: int | None, **limits: Any) -> None:
     """Grade a class: every sub-folder of SUBMISSIONS is one student's NN_slug.py files."""
-    from kata_runner.classroom import Submission, discover, find_files, grade_class
+    from kata_runner.classroom import collect, discover, grade_class, skipped_report, write_skipped
     from kata_runner.exporters import write_exports
     from kata_runner.plugin import available_devices
 
-    found = [Submission(submissions.name, submissions, find_files(submissions))] if single else discover(submissions)
+    found = [collect(submissions)] if single else discover(submissions)
     if not found:
         raise click.ClickException(f"{submissions} has no sub-folders: put each submission in its own folder, "
                                    "or pass --single to grade the folder itself.")
@@ -301,13 +353,27 @@ def grade_cmd(submissions: Path, out: Path, formats: tuple[str, ...], single: bo
     out = out.resolve()
     cache_file = None if fresh else out / ".grade-cache.json"
     console = make_console(stderr=True)
+    skipped = skipped_report(submissions, found, single)
+    for line in skipped:
+        console.print(Prose(f"Skipped {line}"))
+    console.print(Prose(sandbox_line()))
     total = len(found) * len(all_katas())
     with progress_reporter(console, total, f"Grading {len(found)} submission(s)") as advance:
         grade_class(found, cache_file, options, jobs or os.cpu_count() or 1, on_result=advance)
-    written = write_exports(found, out, list(formats), single=single)
+    written = [*write_exports(found, out, list(formats), single=single), write_skipped(out, skipped)]
     cached = sum(s.from_cache for s in found)
     console.print(f"Graded {len(found)} submission(s) ({cached} unchanged, from the cache) into {display_path(out)}"
                   f" ({len(written)} file(s)).")
+
+
+def sandbox_line() -> str:
+    from kata_runner import sandbox
+
+    status = sandbox.status()
+    if status == sandbox.ON:
+        return "Sandbox: on (each submission's code runs confined; see the README's threat model)."
+    return (f"Sandbox: {status.replace(':', ' (', 1)}{')' if ':' in status else ''}. Submissions' code runs without "
+            "the full sandbox: see the README's threat model before trusting these grades.")
 
 
 @cli.group("export")
@@ -326,10 +392,25 @@ def export_gradescope_cmd(out: Path) -> None:
     make_console().print(f"Wrote {display_path(path)}: upload it as the assignment's autograder on Gradescope.")
 
 
+@export_group.command("classroom")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path(".github/workflows/classroom.yml"),
+              show_default=True, help="Where to write the workflow.")
+def export_classroom_cmd(out: Path) -> None:
+    """Write the GitHub Classroom autograding workflow: a step per kata, worth its weight in katas.toml."""
+    from kata_runner.github_classroom import PointsError, workflow_yaml
+    from kata_runner.storage import atomic_write_text
+
+    try:
+        atomic_write_text(out, workflow_yaml())
+    except PointsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    make_console().print(f"Wrote {display_path(out)}: commit it to the assignment's template repository.")
+
+
 MUTATION_SAMPLE = 4  # mutants per kata in `selftest`; see bench/mutation.py --sample
 
 
-@cli.command("selftest", hidden=True)
+@cli.command("selftest", hidden=True, context_settings={"ignore_unknown_options": True})
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def selftest_cmd(pytest_args: tuple[str, ...]) -> None:
     """Run the project's own checks: ruff, mypy, kata verify, a fixed sample of the mutation gate, then the test
@@ -344,7 +425,8 @@ def selftest_cmd(pytest_args: tuple[str, ...]) -> None:
         ["-m", "kata_runner", "verify"],
         # The whole gate grades ~700 mutants (about half an hour on two cores); CI grades a fixed sample.
         ["bench/mutation.py", "--sample", str(MUTATION_SAMPLE)],
-        ["-m", "pytest", *(pytest_args or ["tests", "-q", "-n", "auto"])],
+        # `tests` by name: pyproject's testpaths is checks/, for the learner's IDE.
+        ["-m", "pytest", "tests", *(pytest_args or ["-q", "-n", "auto"])],
     ]
     for step in steps:
         click.echo(f"$ python {' '.join(step)}", err=True)

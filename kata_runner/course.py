@@ -14,7 +14,7 @@ from kata_runner.cache import ResultCache
 from kata_runner.grader import GradeOptions, grade_many
 from kata_runner.registry import KATAS_DIR, PACKAGE_DIR, Kata, all_katas
 from kata_runner.results import KataResult, Verdict
-from kata_runner.storage import State, atomic_write_text, backup
+from kata_runner.storage import State, atomic_write_bytes, atomic_write_text, backup
 
 PRISTINE_FILE = PACKAGE_DIR / "pristine_stubs.json"
 
@@ -104,16 +104,17 @@ class ResetOutcome:
     changed: bool
 
 
-def reset(kata: Kata, kata_dir: Path = KATAS_DIR) -> ResetOutcome:
-    """Restore the pristine stub; whatever was there is first copied to .kata/backups/."""
+def reset(kata: Kata, kata_dir: Path = KATAS_DIR, state: State | None = None) -> ResetOutcome:
+    """Restore the pristine stub and start its hints over; whatever was there is first copied, byte for byte,
+    to .kata/backups/ (whatever its encoding)."""
     path = kata.impl_path(kata_dir)
-    pristine = pristine_stub(kata)
+    pristine = pristine_stub(kata).encode("utf-8")
+    (state or State()).forget_hints(kata.id)
     if path.exists():
-        current = path.read_text(encoding="utf-8", errors="surrogateescape")
-        if current == pristine:
+        if path.read_bytes() == pristine:
             return ResetOutcome(path, None, changed=False)
         saved = backup(path)
     else:
         saved = None
-    atomic_write_text(path, pristine)
+    atomic_write_bytes(path, pristine)
     return ResetOutcome(path, saved, changed=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import linecache
+import tokenize
 import traceback
 from pathlib import Path
 
 from kata_runner.asserts import SpecFailure
+from kata_runner.project import display_path
 from kata_runner.subject import LearnerError, SubjectStop, looks_out_of_memory
 from kata_runner.tamper import TamperingDetected
 
@@ -20,11 +23,11 @@ class KataMissing(KataLoadError):
 
 
 def _relative(path: str | Path) -> str:
-    p = Path(path)
+    """As the learner's terminal should show it: relative to the current folder inside the project."""
     try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(p)
+        return display_path(path)
+    except OSError:
+        return str(path)
 
 
 def _frame_line(filename: str, lineno: int, func: str) -> str:
@@ -118,9 +121,38 @@ def describe_import_error(exc: BaseException, impl_path: Path) -> str:
         return f"{rel}:{exc.lineno}: {type(exc).__name__}: {exc.msg}" + (f"\n    {line}{caret}" if line else "")
     if isinstance(exc, SystemExit):
         return f"{rel} called sys.exit({exc.code!r}) while being imported; an implementation must not end the process."
+    if isinstance(exc, KeyboardInterrupt):
+        frame = frame_in(traceback.extract_tb(exc.__traceback__), [impl_path])
+        where = f"{rel}:{frame.lineno}" if frame else rel
+        return f"{where}: your code raised KeyboardInterrupt while being imported; remove that raise (or the input())."
     frame = frame_in(traceback.extract_tb(exc.__traceback__), [impl_path])
     head = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
     if frame is None:
         return f"{rel}: importing it raised {head}"
     code = linecache.getline(frame.filename, frame.lineno or 0).strip()
     return f"{rel}:{frame.lineno}: {head}" + (f"\n    {code}" if code else "")
+
+
+def describe_undecodable_source(path: Path) -> str | None:
+    """None when Python can decode the file; otherwise which byte, where, and how to fix it. (Python 3.11 still
+    imports a file with a stray Latin-1 byte in a comment, but the learner's other tools and newer Pythons refuse
+    it, and the file is not what the learner thinks it is.)"""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        data.decode(encoding)
+    except SyntaxError as exc:  # a coding declaration Python does not know
+        return f"{_relative(path)}: {exc.msg if hasattr(exc, 'msg') else exc}"
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        byte = data[exc.start : exc.start + 1].hex()
+        return (
+            f"{_relative(path)}:{line}: the file is not valid {encoding.upper()}: byte 0x{byte} at line {line}, "
+            f"column {column} (byte {exc.start} of the file) cannot be decoded ({exc.reason}). Python reads source "
+            f"files as UTF-8: save the file as UTF-8 in your editor, or retype the character at that place."
+        )
+    return None

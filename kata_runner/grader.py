@@ -36,17 +36,32 @@ def warm_up() -> None:
     import kata_runner.plugin  # noqa: F401
 
 
+MAX_REPORT_BYTES = 64 * 2**20  # far more than any kata's specs write
+# Results that say nothing about the learner's code (the harness could not grade it): never cached.
+NOT_GRADED = "Not graded: "
+
+
+class MalformedReport(ValueError):
+    """The report holds what the judge never writes: something else wrote into it."""
+
+
 def _read_events(report: Path) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     try:
-        text = report.read_text(encoding="utf-8", errors="replace")
+        with report.open("rb") as f:
+            data = f.read(MAX_REPORT_BYTES + 1)
     except OSError:
         return events
-    for line in text.splitlines():
+    if len(data) > MAX_REPORT_BYTES:
+        raise MalformedReport(f"the report is over {MAX_REPORT_BYTES // 2**20} MB")
+    for line in data.decode("utf-8", "replace").splitlines():
         try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
+            event = json.loads(line)
+        except (ValueError, RecursionError):
             continue  # a line cut short by a kill
+        if not isinstance(event, dict):
+            raise MalformedReport(f"a report line is not an event: {line[:80]!r}")
+        events.append(event)
     return events
 
 
@@ -71,6 +86,24 @@ def _spec_title(nodeid: str) -> str:
     return base.replace("_", " ") + (f" [{device}" if device else "")
 
 
+def _not_run(nodeid: str, plan: dict[str, Any] | None = None) -> SpecResult:
+    name, _, device = _spec_title(nodeid).partition(" [")
+    if plan:  # the spec's sentence, from the judge's "planned" event
+        name, doc, device = plan["name"], plan["doc"], plan["device"] or ""
+    return SpecResult(nodeid, name, doc if plan else "", device.rstrip("]") or None, SpecStatus.ERROR,
+                      kind="not_run", message="not run")
+
+
+def _said(spec: SpecResult) -> str:
+    """A spec as the learner reads it: its sentence (the docstring's first line)."""
+    return spec.doc or spec.title
+
+
+def _sentence(planned: dict[str, dict[str, Any]], nodeid: str) -> str:
+    plan = planned.get(nodeid)
+    return plan["doc"] or plan["name"] if plan else _spec_title(nodeid)
+
+
 def judge(
     kata: Kata, kata_dir: Path, events: list[dict[str, Any]], outcome: ChildOutcome, limits: Limits
 ) -> KataResult:
@@ -80,7 +113,8 @@ def judge(
     collect_errors = [e for e in events if e.get("event") == "collect_error"]
     finished = {s.nodeid for s in specs}
     running = [e["nodeid"] for e in events if e.get("event") == "start" and e["nodeid"] not in finished]
-    last = f" while running '{_spec_title(running[-1])}'" if running else ""
+    planned = {p["nodeid"]: p for e in events if e.get("event") == "planned" for p in e["specs"]}
+    last = f" while running '{_sentence(planned, running[-1])}'" if running else ""
     done = any(e.get("event") == "done" for e in events)
     result = KataResult(
         kata.id, kata.name, str(kata_dir), Verdict.ERROR, specs=specs, duration=outcome.duration, output=outcome.output
@@ -88,6 +122,12 @@ def judge(
 
     def verdict(v: Verdict, message: str) -> KataResult:
         return replace(result, verdict=v, message=message)
+
+    def cut_short(v: Verdict, message: str) -> KataResult:
+        """The process was stopped: the specs it never reported are kept, as not run."""
+        unreported = [_not_run(nodeid, planned.get(nodeid)) for nodeid in collected or []
+                      if nodeid not in finished and not planned.get(nodeid, {}).get("skipped")]
+        return replace(result, verdict=v, message=message, specs=specs + unreported)
 
     counts: dict[str, int] = {}
     for spec in specs:
@@ -100,15 +140,15 @@ def judge(
             "an implementation must not touch the grader's files.",
         )
     if outcome.timed_out:
-        return verdict(
+        return cut_short(
             Verdict.TIMEOUT,
             f"stopped after the {limits.wall_seconds:g} s limit{last}: "
             "look for a loop that never ends, or a sleep, in your code.",
         )
     if outcome.memory_exceeded:
-        return verdict(Verdict.MEMORY, f"memory limit exceeded ({(limits.memory_bytes or 0) // 2**20} MB){last}.")
+        return cut_short(Verdict.MEMORY, f"memory limit exceeded ({(limits.memory_bytes or 0) // 2**20} MB){last}.")
     if outcome.signal is not None:
-        return verdict(Verdict.CRASHED, f"the process crashed with {outcome.signal_name}{last}.")
+        return cut_short(Verdict.CRASHED, f"the process crashed with {outcome.signal_name}{last}.")
     missing = [s for s in specs if s.kind == "missing"]
     if missing:
         return verdict(Verdict.NOT_STARTED, missing[0].message)
@@ -121,14 +161,14 @@ def judge(
     stopped = {kind: [s for s in specs if s.kind == kind] for kind in ("timeout", "crashed", "exited")}
     if stopped["timeout"]:
         first = stopped["timeout"][0]
-        return verdict(Verdict.TIMEOUT, f"'{first.title}' was stopped at its time limit: {first.message}")
+        return verdict(Verdict.TIMEOUT, f"'{_said(first)}' was stopped at its time limit: {first.message}")
     if stopped["crashed"]:
-        return verdict(Verdict.CRASHED, f"in '{stopped['crashed'][0].title}': {stopped['crashed'][0].message}")
+        return verdict(Verdict.CRASHED, f"in '{_said(stopped['crashed'][0])}': {stopped['crashed'][0].message}")
     if stopped["exited"]:
-        return verdict(Verdict.ERROR, f"in '{stopped['exited'][0].title}': {stopped['exited'][0].message}")
+        return verdict(Verdict.ERROR, f"in '{_said(stopped['exited'][0])}': {stopped['exited'][0].message}")
     memory = [s for s in specs if s.kind == "memory"]
     if memory:
-        return verdict(Verdict.MEMORY, f"memory limit exceeded in '{memory[0].title}': {memory[0].message}")
+        return verdict(Verdict.MEMORY, f"memory limit exceeded in '{_said(memory[0])}': {memory[0].message}")
     if collect_errors:
         return verdict(Verdict.ERROR, f"the checks could not be collected:\n{collect_errors[0]['message']}")
     if collected is None or not done or len(finished) < len(collected):
@@ -153,6 +193,35 @@ def judge(
     if len(failures) == len(graded) and all(s.kind == "not_implemented" for s in failures):
         return verdict(Verdict.NOT_STARTED, "every spec still meets NotImplementedError: start with the first TODO.")
     return verdict(Verdict.FAIL, f"{result.passed_count} of {len(graded)} specs pass.")
+
+
+def verdict_of(kata: Kata, kata_dir: Path, report: Path, outcome: ChildOutcome, limits: Limits) -> KataResult:
+    """One verdict whatever the report holds and however the child ended: a report the judge did not write
+    (only code that reached into the grader's files can spoil it) is an error, never a crash of the run."""
+    if outcome.start_error:
+        return KataResult(kata.id, kata.name, str(kata_dir), Verdict.ERROR,
+                          f"{NOT_GRADED}the grading process could not be started ({outcome.start_error}): the "
+                          "machine is out of processes or memory; grade this kata again.")
+    try:
+        result = judge(kata, kata_dir, _read_events(report), outcome, limits)
+    except (LookupError, TypeError, ValueError, AttributeError, RecursionError):
+        return KataResult(
+            kata.id, kata.name, str(kata_dir), Verdict.ERROR,
+            "the grading report holds entries the checks never wrote (something wrote into it): "
+            "an implementation must not touch the grader's files.",
+            duration=outcome.duration, output=outcome.output,
+        )
+    if outcome.too_many_processes:
+        return replace(result, verdict=Verdict.ERROR, message=(
+            f"stopped: your code had more than {limits.max_processes} processes running at once; "
+            "an implementation must not start processes."))
+    return result
+
+
+def _worth_retrying(outcome: ChildOutcome) -> bool:
+    """Killed by a signal the grader did not send (another submission's code can reach a sibling judge), or
+    never started: graded once more, alone."""
+    return bool(outcome.start_error) or (outcome.signal is not None and not outcome.stopped_by_limit)
 
 
 def grade_many(
@@ -185,12 +254,14 @@ def _grade_with(
     on_result: Callable[[int, KataResult], None] | None,
 ) -> list[KataResult]:
     with tempfile.TemporaryDirectory(prefix="kata-") as tmp:
-        reports = [Path(tmp) / f"{i}.jsonl" for i in range(len(jobs))]
         results: list[KataResult | None] = [None] * len(jobs)
 
-        def collect(index: int, outcome: ChildOutcome) -> None:
+        def report(index: int, attempt: int = 0) -> Path:
+            return Path(tmp) / f"{index}.{attempt}.jsonl"
+
+        def collect(index: int, outcome: ChildOutcome, attempt: int = 0) -> None:
             kata, kata_dir = jobs[index]
-            results[index] = judge(kata, kata_dir, _read_events(reports[index]), outcome, options.limits)
+            results[index] = verdict_of(kata, kata_dir, report(index, attempt), outcome, options.limits)
             if on_result:
                 on_result(index, results[index])  # type: ignore[arg-type]
 
@@ -209,15 +280,26 @@ def _grade_with(
                 torch.set_num_threads(threads)
                 return zygote.run(kata, kata_dir, report)
 
-            targets = [partial(child, kata, kata_dir, report) for (kata, kata_dir), report in zip(jobs, reports)]
-            run_isolated(targets, limits, max_parallel, collect)
+            again: list[int] = []
+
+            def first(index: int, outcome: ChildOutcome) -> None:
+                if _worth_retrying(outcome):
+                    again.append(index)
+                else:
+                    collect(index, outcome)
+
+            targets = [partial(child, kata, kata_dir, report(i)) for i, (kata, kata_dir) in enumerate(jobs)]
+            run_isolated(targets, limits, max_parallel, first)
+            if again:  # alone, so that no sibling can reach it this time
+                retries = [partial(child, *jobs[i], report(i, 1)) for i in again]
+                run_isolated(retries, limits, 1, lambda n, outcome: collect(again[n], outcome, 1))
         else:
             # --in-process: learner code runs in this process too, for a debugger (no integrity claim).
             zygote.session.config.option.in_process = True
             try:
                 for index, (kata, kata_dir) in enumerate(jobs):
                     started = time.monotonic()
-                    code = zygote.run(kata, kata_dir, reports[index])
+                    code = zygote.run(kata, kata_dir, report(index))
                     collect(index, ChildOutcome(exit_code=code, duration=time.monotonic() - started))
             finally:
                 zygote.session.config.option.in_process = False

@@ -29,7 +29,15 @@ os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
 import torch  # noqa: E402
 
 from kata_runner import defaults, tamper  # noqa: E402, F401  (tamper snapshots torch before any learner code runs)
-from kata_runner.failures import KataLoadError, KataMissing, describe_import_error, explain  # noqa: E402
+from kata_runner.failures import (  # noqa: E402
+    KataLoadError,
+    KataMissing,
+    describe_import_error,
+    describe_undecodable_source,
+    explain,
+)
+from kata_runner.invocation import command  # noqa: E402
+from kata_runner.project import display_path, set_learner_cwd  # noqa: E402
 from kata_runner.registry import KATAS_DIR, Kata, kata_for_check_file  # noqa: E402
 from kata_runner.subject import InlineSubject, Subject  # noqa: E402
 
@@ -67,6 +75,7 @@ def kata_dir(config: pytest.Config) -> Path:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    set_learner_cwd(config.invocation_params.dir)
     config.addinivalue_line("markers", "timeout: per-spec time limit (pytest-timeout)")
     report = config.getoption("kata_report")
     if report:
@@ -103,6 +112,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if kata_for_check_file(item.path) and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(seconds))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failing check in a plain `pytest checks/...` run reads the way `kata check` explains it: the spec's
+    sentence, the concept message and the learner's line, without the harness's frames or tensor dumps.
+    An explicit --tb (long, short, native, ...) gets pytest's own report."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if not report.failed or call.excinfo is None or item.config.option.tbstyle != "auto":
+        return
+    entry = kata_for_check_file(item.path)
+    if entry is None:
+        return
+    _, message = explain(call.excinfo.value, entry.impl_path(kata_dir(item.config)), item.path)
+    body = "\n".join("    " + line for line in message.splitlines())
+    report.longrepr = f"{_docline(item) or _sentence(item)}\n{body}"
 
 
 _subjects: list[Subject | InlineSubject] = []
@@ -153,7 +179,11 @@ def load_implementation(path: Path) -> ModuleType:
 
 def _import(path: Path) -> ModuleType | KataLoadError:
     if not path.exists():
-        return KataMissing(f"{path} does not exist: create it (or run `kata reset`) before checking this kata.")
+        reset = command("reset", path.stem[:2])
+        return KataMissing(f"{display_path(path)} does not exist: create it (or run `{reset}`) before checking it.")
+    undecodable = describe_undecodable_source(path)
+    if undecodable:
+        return KataLoadError(undecodable)
     name = f"kata_impl_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -162,7 +192,7 @@ def _import(path: Path) -> ModuleType | KataLoadError:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except (Exception, SystemExit) as exc:
+    except (Exception, SystemExit, KeyboardInterrupt) as exc:  # the learner's exception, not the user's Ctrl-C
         sys.modules.pop(name, None)
         return KataLoadError(describe_import_error(exc, path))
     return module
@@ -189,6 +219,11 @@ def kata(request: pytest.FixtureRequest) -> Iterator[Subject | InlineSubject]:
 def _sentence(item: pytest.Item) -> str:
     base = getattr(item, "originalname", item.name)
     return base.removeprefix("test_").replace("_", " ")
+
+
+def _device(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("device") if callspec else None
 
 
 def _docline(item: pytest.Item) -> str:
@@ -240,6 +275,7 @@ class ReportWriter:
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self.impl_dir = impl_dir
         self.records: dict[str, dict[str, Any]] = {}
+        self.planned: set[Path] = set()
 
     def emit(self, **event: Any) -> None:
         os.write(self.fd, (json.dumps(event) + "\n").encode())
@@ -250,6 +286,21 @@ class ReportWriter:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.emit(event="collected", nodeids=[item.nodeid for item in session.items])
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
+        """Before a check file's first spec: every spec it will run, so that a kata stopped half-way still
+        reports its real spec count and the sentence of the spec that was running."""
+        if item.path in self.planned:
+            return
+        self.planned.add(item.path)
+        specs = [
+            {"nodeid": other.nodeid, "name": _sentence(other), "doc": _docline(other), "device": _device(other),
+             "skipped": other.get_closest_marker("skip") is not None}
+            for other in item.session.items
+            if other.path == item.path
+        ]
+        self.emit(event="planned", specs=specs)
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         self.emit(event="start", nodeid=nodeid, time=time.time())
@@ -281,13 +332,12 @@ class ReportWriter:
             record["output"] = output[:MAX_OUTPUT] + ("\n... output truncated" if len(output) > MAX_OUTPUT else "")
 
     def _new_record(self, item: pytest.Item) -> dict[str, Any]:
-        callspec = getattr(item, "callspec", None)
         return {
             "event": "result",
             "nodeid": item.nodeid,
             "name": _sentence(item),
             "doc": _docline(item),
-            "device": callspec.params.get("device") if callspec else None,
+            "device": _device(item),
             "status": "pass",
             "kind": None,
             "message": "",

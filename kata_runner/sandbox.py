@@ -35,6 +35,7 @@ import signal
 import stat
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
@@ -144,17 +145,22 @@ def _world_traversable(path: Path) -> bool:
         return False
 
 
+def _outermost(paths: Iterable[Path]) -> list[Path]:
+    """These folders without the ones inside another of them (a TMPDIR inside /tmp, a site-packages
+    inside the Python installation)."""
+    kept: list[Path] = []
+    for path in sorted(set(paths), key=lambda p: len(p.parts)):
+        if not any(path == k or k in path.parents for k in kept):
+            kept.append(path)
+    return kept
+
+
 def _visible(paths: list[Path]) -> list[Path]:
     """The folders the subject must still see: the learner's folder, and Python's installation."""
     wanted = {Path(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix) if p}
     wanted |= {Path(p) for p in sys.path if p and Path(p).is_dir()}
     wanted |= set(paths)
-    resolved = sorted({p.resolve() for p in wanted if p.exists()}, key=lambda p: len(p.parts))
-    kept: list[Path] = []
-    for path in resolved:  # drop paths inside another kept path
-        if not any(path == k or k in path.parents for k in kept):
-            kept.append(path)
-    return kept
+    return _outermost(p.resolve() for p in wanted if p.exists())
 
 
 def _hidden(kata_dir: Path, project_root: Path, state_dir: Path) -> list[Path]:
@@ -320,12 +326,17 @@ def confine(kata_dir: Path, project_root: Path, state_dir: Path, keep_fds: tuple
     kata_dir = kata_dir.resolve()
     visible = _visible([kata_dir])
     hidden = _hidden(kata_dir, project_root.resolve(), state_dir)
-    scratch = sorted({p.resolve() for p in (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"),
-                                             Path(tempfile.gettempdir())) if p.is_dir()})
+    scratch = _outermost(p.resolve() for p in (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"),
+                                                Path(tempfile.gettempdir())) if p.is_dir())
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
     if not as_root:
         flags |= CLONE_NEWUSER
-    _check(libc.unshare(flags), "unshare (user namespaces may be disabled here)")
+    try:
+        _check(libc.unshare(flags), "unshare (namespaces may be disabled here)")
+    except SandboxUnavailable as exc:
+        if as_root and all(_readable_by_anyone(p) for p in [*visible, kata_dir]):
+            return _nobody_only(libc, exc)
+        raise
     try:
         if not as_root:
             _write("/proc/self/setgroups", "deny")
@@ -369,9 +380,35 @@ def confine(kata_dir: Path, project_root: Path, state_dir: Path, keep_fds: tuple
         _limit_processes(as_root)
         _drop_privileges(libc, as_root)
         os.chdir("/tmp")
+        os.environ["HOME"] = "/tmp"
     except BaseException as exc:  # noqa: BLE001
         raise SandboxBroken(str(exc)) from None
     return ON
+
+
+def _readable_by_anyone(path: Path) -> bool:
+    """Can the user nobody reach `path` and read its files? (Checked without namespaces to help.)"""
+    try:
+        folders = [*reversed(path.parents), path]
+        if not all(f.stat().st_mode & stat.S_IXOTH for f in folders):
+            return False
+        return all(entry.stat().st_mode & stat.S_IROTH for entry in path.iterdir() if entry.suffix == ".py")
+    except OSError:
+        return False
+
+
+def _nobody_only(libc: ctypes.CDLL, why: SandboxUnavailable) -> str:
+    """Without namespaces (a container that forbids them), root can still hand the learner's code to the
+    user nobody: it can then write, signal and trace nothing that belongs to root, which is everything the
+    grader owns. The grader's own defences (process tree and memory accounting) do the rest."""
+    try:
+        _set_limits()
+        _limit_processes(True)
+        _drop_privileges(libc, True)
+        os.environ["HOME"] = tempfile.gettempdir()
+    except BaseException as exc:  # noqa: BLE001
+        raise SandboxBroken(str(exc)) from None
+    return f"partial: {why}; your code runs as the user nobody, without namespaces"
 
 
 def _mount_proc(libc: ctypes.CDLL) -> None:
@@ -416,3 +453,19 @@ def status() -> str:
     os.waitpid(pid, 0)
     _status.append(b"".join(chunks).decode(errors="replace") or "off: the sandbox check ended without an answer")
     return _status[0]
+
+
+@contextlib.contextmanager
+def hiding(folders: Iterable[Path]) -> Iterator[None]:
+    """Hide these folders too from every subject started meanwhile (a class's submissions, the grade cache):
+    other students' originals stay out of reach even read-only."""
+    saved = os.environ.get("KATA_SANDBOX_HIDE")
+    extra = [str(f) for f in folders]
+    os.environ["KATA_SANDBOX_HIDE"] = os.pathsep.join([*([saved] if saved else []), *extra])
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("KATA_SANDBOX_HIDE", None)
+        else:
+            os.environ["KATA_SANDBOX_HIDE"] = saved

@@ -18,11 +18,15 @@ from kata_runner.registry import state_dir
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -62,9 +66,16 @@ class State:
         data.setdefault("hints", {})[kata_id] = count
         write_json(self.path, data)
 
+    def forget_hints(self, kata_id: str) -> None:
+        """Start the kata's hints from the first one again (after a reset)."""
+        data = read_json(self.path)
+        if data.get("hints", {}).pop(kata_id, None) is not None:
+            write_json(self.path, data)
+
 
 def backup(path: Path, directory: Path | None = None) -> Path:
-    """Copy `path` into .kata/backups/ with a timestamp; return where it went."""
+    """Copy `path` byte for byte into .kata/backups/ with a timestamp; return where it went. Never decodes:
+    a file saved in another encoding is kept exactly as it was."""
     directory = directory or state_dir()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target = directory / "backups" / f"{path.stem}.{stamp}{path.suffix}"
@@ -72,5 +83,5 @@ def backup(path: Path, directory: Path | None = None) -> Path:
     while target.exists():
         target = target.with_name(f"{path.stem}.{stamp}-{counter}{path.suffix}")
         counter += 1
-    atomic_write_text(target, path.read_text(encoding="utf-8", errors="surrogateescape"))
+    atomic_write_bytes(target, path.read_bytes())
     return target

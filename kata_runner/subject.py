@@ -288,7 +288,10 @@ def _confine(impl_path: Path, sock: socket.socket) -> tuple[str, str]:
     if wanted == "off":
         return "off: KATA_SANDBOX=off", ""
     try:
-        return sandbox.confine(impl_path.parent, PROJECT_ROOT, state_dir(), (sock.fileno(),)), ""
+        status = sandbox.confine(impl_path.parent, PROJECT_ROOT, state_dir(), (sock.fileno(),))
+        if wanted == "require" and status != sandbox.ON:
+            return status, f"KATA_SANDBOX=require, but only part of the sandbox is available here ({status})."
+        return status, ""
     except sandbox.SandboxUnavailable as exc:
         if wanted == "require":
             return f"off: {exc}", f"KATA_SANDBOX=require, but the sandbox is not available here: {exc}."

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -128,3 +131,29 @@ def test_sandbox_off_is_said_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sandbox, "_status", [])
     assert sandbox.status() == "off: KATA_SANDBOX=off"
 
+
+
+@pytest.fixture
+def class_outside_tmp() -> Iterator[Path]:
+    """A class folder outside /tmp (which the sandbox covers anyway), so that only hiding can keep it out."""
+    folder = Path(tempfile.mkdtemp(prefix=".sandbox-test-class-", dir=PROJECT_ROOT))
+    folder.chmod(0o755)  # as class folders usually are: readable by anyone
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_in_a_class_run_no_student_can_read_another_students_files(class_outside_tmp: Path, tmp_path: Path) -> None:
+    root = class_outside_tmp
+    (root / "alice").mkdir(parents=True)
+    (root / "mallory").mkdir()
+    alice = root / "alice" / "01_custom_linear.py"
+    alice.write_text("ANSWER = 42\n")
+    (root / "mallory" / "01_custom_linear.py").write_text(
+        f"import os\nraise RuntimeError('SEEN' + str(os.path.exists({str(alice)!r})) + 'SEEN')\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["grade", str(root), "--out", str(out), "--format", "exercism", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    seen = json.loads((out / "mallory" / "results.json").read_text())["message"]
+    assert "SEENFalseSEEN" in seen, seen

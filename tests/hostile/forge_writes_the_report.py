@@ -12,6 +12,7 @@ from kata_runner.testing import solution
 
 EXPECT_VERDICT = "error"
 EXPECT_MESSAGE = "grading report"
+SANDBOX = "off"  # with the sandbox on the report is out of sight (tests/test_sandbox.py); here the grader's own check
 
 
 def _forge():
