@@ -19,7 +19,6 @@ _equal = torch.equal
 _abs = torch.Tensor.abs
 _sub = torch.Tensor.sub
 _argmax = torch.Tensor.argmax
-_unravel = torch.unravel_index
 _allclose = torch.allclose
 _float64 = torch.float64
 
@@ -30,6 +29,15 @@ class SpecFailure(AssertionError):
 
 def fail(message: str) -> NoReturn:
     raise SpecFailure(message)
+
+
+def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The index of element `flat` of a tensor of `shape` (torch.unravel_index imports sympy: about 1 s)."""
+    index = []
+    for size in reversed(shape):
+        flat, rest = divmod(flat, size)
+        index.append(rest)
+    return tuple(reversed(index))
 
 
 def _describe(t: torch.Tensor) -> str:
@@ -84,7 +92,7 @@ def assert_close(
         fail(f"{what} contains {bad} non-finite value(s) (nan or inf); expected finite values.{suffix}")
     diff = _abs(_sub(a, e))
     flat = int(_argmax(diff.nan_to_num(nan=float("inf")).reshape(-1)))
-    where = tuple(int(i) for i in _unravel(torch.tensor(flat), a.shape)) if a.dim() else ()
+    where = _unravel(flat, tuple(a.shape))
     max_abs = float(diff.reshape(-1)[flat])
     ref = float(_abs(e).reshape(-1)[flat])
     rel = max_abs / ref if ref else float("inf")
