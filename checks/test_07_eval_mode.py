@@ -48,8 +48,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from kata_runner.asserts import assert_close, assert_equal, fail
-from kata_runner.draw import FLOAT_DTYPES, examples, given, sizes, st, tensors
+from kata_runner.asserts import assert_close, assert_equal, each, fail
+from kata_runner.draw import FLOAT_DTYPES, LAYOUTS, TensorSpec, batches, examples, given, sizes, st
 from kata_runner.probing import probe, snapshot
 
 RESTORE = "Record each submodule's own training flag before switching to eval, and set each one back afterwards."
@@ -205,10 +205,36 @@ def model_for(desc, state, x, raising=None):
 
 
 # ------------------------------------------------------------------------------------------ probes
+# These run in the subject, next to the learner's code. They observe; the specs below decide. Each takes a
+# batch of cases, so that one round trip judges several drawn inputs.
+
+RAISED = "the learner's code raised: run this case alone"
+
+
+def observe_each(cases, observe):
+    """observe(case) for each case. When the learner's code raises in a batch of several cases, the batch stops
+    there and ends with RAISED: the judge then runs that case alone, so that the error it reports names it."""
+    seen = []
+    for case in cases:
+        try:
+            seen.append(observe(case))
+        except NotImplementedError:
+            raise  # an untouched stub is graded "not started"
+        except Exception:
+            if len(cases) == 1:
+                raise
+            seen.append(RAISED)
+            break
+    return seen
 
 
 @probe
-def run_predict(impl, desc, state, x, caller_grad=True, raising=None):
+def run_predict(impl, cases):
+    """predict(model, x) for each case {desc, state, x, caller_grad, raising}."""
+    return observe_each(cases, lambda case: _predict(impl, **case))
+
+
+def _predict(impl, desc, state, x, caller_grad=True, raising=None):
     model = model_for(desc, state, x, raising)
     x_before = x.clone()
     thrown = model.boom if raising is not None else None
@@ -236,8 +262,13 @@ def run_predict(impl, desc, state, x, caller_grad=True, raising=None):
 
 
 @probe
-def run_evaluating(impl, desc, state, x, caller_grad=True, body=("forward",), raising=None):
-    """`with evaluating(model) as m:` running `body`: forward, train, eval, flip (a submodule), raise."""
+def run_evaluating(impl, cases):
+    """`with evaluating(model) as m:` running `body` for each case {desc, state, x, caller_grad, body, raising}."""
+    return observe_each(cases, lambda case: _evaluating(impl, **case))
+
+
+def _evaluating(impl, desc, state, x, caller_grad=True, body=("forward",), raising=None):
+    """The body's steps: forward, forward_raises, train, eval, flip (some submodules), raise."""
     model = model_for(desc, state, x, raising if "forward_raises" in body else None)
     seen = {"yielded_model": None, "inside_flags": None, "inside_grad": None, "out": None, "history": None}
     thrown, caught = None, None
@@ -284,7 +315,12 @@ def run_evaluating(impl, desc, state, x, caller_grad=True, body=("forward",), ra
 
 
 @probe
-def run_nested(impl, desc, state, x, caller_grad=True):
+def run_nested(impl, cases):
+    """Two nested `with evaluating(model):` blocks for each case {desc, state, x, caller_grad}."""
+    return observe_each(cases, lambda case: _nested(impl, **case))
+
+
+def _nested(impl, desc, state, x, caller_grad=True):
     model = model_for(desc, state, x)
     torch.set_grad_enabled(caller_grad)
     with impl.evaluating(model):
@@ -299,33 +335,79 @@ def run_nested(impl, desc, state, x, caller_grad=True):
 
 
 # ------------------------------------------------------------------------------------------ inputs
+# Constant strategies are built once, here: a strategy built inside a composite costs its validation on
+# every draw.
 
 CONTAINERS = ("seq", "scaled", "residual")
 LEAVES = ("linear", "linear_nobias", "bn", "dropout", "relu", "spy")
 PATTERNS = ("training", "eval", "frozen", "mixed")
 
+BOOLS = st.booleans()
+SEEDS = st.integers(0, 2**16)
+WIDTHS = sizes(1, 5)
+CHILD_COUNTS = st.integers(1, 3)
+NODE_KINDS = [st.sampled_from(CONTAINERS), st.sampled_from(CONTAINERS + LEAVES), st.sampled_from(LEAVES)]
+TREE_DTYPE_CHOICES = st.sampled_from(TREE_DTYPES)
+RAISING = st.sampled_from(EXCEPTIONS)
+LAYOUT_CHOICES = {}  # filled by _layouts(), one strategy per set of layouts
 
-@st.composite
-def nodes(draw, pattern, depth=0):
-    kinds = CONTAINERS if depth == 0 else (CONTAINERS + LEAVES if depth < 2 else LEAVES)
-    kind = draw(st.sampled_from(kinds))
+
+def node(draw, pattern, depth=0):
+    kind = draw(NODE_KINDS[min(depth, 2)])
     frozen = pattern == "frozen" and kind != "bn"
-    train = draw(st.booleans()) if pattern == "mixed" else pattern == "training" or frozen
+    train = draw(BOOLS) if pattern == "mixed" else pattern == "training" or frozen
     children = []
     if kind in CONTAINERS:
-        children = draw(st.lists(nodes(pattern, depth + 1), min_size=1, max_size=3))
+        children = [node(draw, pattern, depth + 1) for _ in range(draw(CHILD_COUNTS))]
     return [kind, train, children]
 
 
+def _layouts(shape):
+    """A strategy for the layouts draw.tensors allows for this shape."""
+    fits = {"contiguous": True, "transposed": len(shape) >= 2 and shape[-1] > 1 and shape[-2] > 1,
+            "sliced": len(shape) >= 1 and shape[-1] > 0, "expanded": len(shape) >= 2 and shape[0] > 1}
+    allowed = tuple(layout for layout in LAYOUTS if fits[layout])
+    if allowed not in LAYOUT_CHOICES:
+        LAYOUT_CHOICES[allowed] = st.sampled_from(allowed)
+    return LAYOUT_CHOICES[allowed]
+
+
+def tensor_spec(draw, leading, trailing, dtypes):
+    """What draw.tensors(trailing, ...) draws, from strategies built once: `leading` draws the leading sizes,
+    `dtypes` the dtype."""
+    shape = (*draw(leading), *trailing)
+    return TensorSpec(shape, draw(dtypes), draw(_layouts(shape)), draw(SEEDS))
+
+
+BATCH_SIZES = st.lists(sizes(1, 5), min_size=1, max_size=1)  # inputs of shape (N, width)
+
+
+def models(patterns=PATTERNS):
+    """Draws (pattern, a model description, an input spec of shape (N, width), a seed for the model's state)."""
+    pattern_choices = st.sampled_from(patterns)
+
+    @st.composite
+    def model_cases(draw):
+        pattern = draw(pattern_choices)
+        width = draw(WIDTHS)
+        desc = {"width": width, "root": node(draw, pattern)}
+        xs = tensor_spec(draw, BATCH_SIZES, (width,), TREE_DTYPE_CHOICES)
+        return pattern, desc, xs, draw(SEEDS)
+
+    return model_cases()
+
+
+DROPOUT_SHAPES = st.lists(sizes(1, 5), min_size=1, max_size=3)
+FLOAT_DTYPE_CHOICES = st.sampled_from(FLOAT_DTYPES)
+
+
 @st.composite
-def models(draw, patterns=PATTERNS, dtypes=TREE_DTYPES, layouts=("contiguous", "transposed", "sliced", "expanded")):
-    """A model description, its state (random weights and BatchNorm statistics) and an input of shape (N, width)."""
-    pattern = draw(st.sampled_from(patterns))
-    width = draw(sizes(1, 5))
-    desc = {"width": width, "root": draw(nodes(pattern))}
-    xs = draw(tensors((width,), min_leading=1, max_leading=1, dtypes=dtypes, layouts=layouts))
-    seed = draw(st.integers(0, 2**16))
-    return pattern, desc, xs, seed
+def dropout_inputs(draw):
+    """An input of 1 to 3 dimensions in any float dtype and layout, for a model that is only a Dropout."""
+    return tensor_spec(draw, DROPOUT_SHAPES, (), FLOAT_DTYPE_CHOICES)
+
+
+MODELS = models()
 
 
 def state_for(desc, dtype, device, seed, raising=None):
@@ -360,12 +442,12 @@ def words(pattern, desc):
     return f"{kinds[pattern]} ({count(desc['root'])} modules, {depth(desc['root'])} levels)"
 
 
-def count(node):
-    return 1 + sum(count(child) for child in node[2])
+def count(node_):
+    return 1 + sum(count(child) for child in node_[2])
 
 
-def depth(node):
-    return 1 + max((depth(child) for child in node[2]), default=0)
+def depth(node_):
+    return 1 + max((depth(child) for child in node_[2]), default=0)
 
 
 def kind_of(model, name):
@@ -443,271 +525,358 @@ def check_raised(raised, name, suppressed, what):
              "exception propagate unchanged (re-raise it with a bare `raise`, or do not catch it at all).")
 
 
-def seen_by_evaluating(kata, case, device, **kwargs):
-    pattern, desc, xs, seed = case
-    x = xs.make(device)
-    raising = kwargs.get("raising") if "forward_raises" in kwargs.get("body", ()) else None
-    model, state = state_for(desc, x.dtype, device, seed, raising)
-    seen = kata.run(run_evaluating, desc, state, x, doing="a `with evaluating(model):` block", why=MANAGER, **kwargs)
-    return model, x, seen
+# ------------------------------------------------------------------------------------------ judging
+
+
+class Case:
+    """One drawn case, built on the spec's device: the judge's copy of the model, its state_dict, the input, and
+    the case in words. `wrap` turns the drawn root into the one the spec needs; `raising` adds a Raiser."""
+
+    def __init__(self, drawn, device, wrap=None, raising=None):
+        self.pattern, desc, self.xs, seed = drawn
+        self.desc = desc if wrap is None else {"width": desc["width"], "root": wrap(desc["root"])}
+        self.x = self.xs.make(device)
+        self.model, self.state = state_for(self.desc, self.x.dtype, device, seed, raising)
+        self.words = words(self.pattern, self.desc)
+
+    def sent(self, **options):
+        """What a probe gets for this case."""
+        return {"desc": self.desc, "state": self.state, "x": self.x, **options}
+
+
+def run_each(kata, probe_, cases, sent, doings, why=""):
+    """[(case, what the subject observed for it)] for a batch, in one round trip; when the learner's code raised
+    in one case, that case runs again alone, so that the error names it (doings[i])."""
+    return each(cases, _observed(kata, probe_, sent, doings, why))
+
+
+def _observed(kata, probe_, sent, doings, why):
+    more = f" (and {len(sent) - 1} more drawn case(s))" if len(sent) > 1 else ""
+    seen = kata.run(probe_, sent, doing=doings[0] + more, why=why)
+    if type(seen) is list and 0 < len(seen) <= len(sent) and isinstance(seen[-1], str) and seen[-1] == RAISED:
+        failed = len(seen) - 1
+        alone = kata.run(probe_, sent[failed:failed + 1], doing=doings[failed], why=why)  # raises, naming the case
+        rest = _observed(kata, probe_, sent[failed + 1:], doings[failed + 1:], why) if failed + 1 < len(sent) else []
+        if type(alone) is not list or type(rest) is not list:
+            return alone  # malformed: each() says so
+        return seen[:failed] + alone + rest
+    return seen
+
+
+def predict_each(kata, cases, why="", **options):
+    """predict on each case; `options` (caller_grad, raising) are lists, one value per case."""
+    sent = [case.sent(**{k: v[i] for k, v in options.items()}) for i, case in enumerate(cases)]
+    return run_each(kata, run_predict, cases, sent, [f"predict on {case.words}" for case in cases], why)
+
+
+def evaluating_each(kata, cases, **options):
+    """A `with evaluating(model):` block on each case; `options` (caller_grad, body, raising) are lists, one value
+    per case."""
+    sent = [case.sent(**{k: v[i] for k, v in options.items()}) for i, case in enumerate(cases)]
+    doings = [f"a `with evaluating(model):` block on {case.words}" for case in cases]
+    return run_each(kata, run_evaluating, cases, sent, doings, MANAGER)
+
+
+def with_bn(root):
+    return ["seq", True, [root, ["bn", True, []]]]
+
+
+def with_spy(root):
+    return ["seq", root[1], [root, ["spy", True, []]]]
+
+
+def only_dropout(nested):
+    dropout = ["dropout", True, []]
+    return {"width": 1, "root": ["seq", True, [["seq", True, [dropout]] if nested else dropout]]}
+
+
+def only_batchnorm(nested):
+    bn = ["bn", True, []]
+    return lambda root: ["seq", True, [["seq", True, [bn]] if nested else bn]]
+
+
+def is_base(raising):
+    return raising in ("KeyboardInterrupt", "SystemExit", "Halt")
+
+
+def eval_models_first(drawn):
+    """The drawn cases, those whose model is in eval mode first, smaller models first: when several cases of a
+    batch fail, the one reported is the seed notebook's mistake (an eval model switched back to training) if the
+    batch shows it, on the smallest model."""
+
+    def key(item):
+        _, desc, _, _ = item if isinstance(item[0], str) else item[0]
+        return desc["root"][1], count(desc["root"])
+
+    return sorted(drawn, key=key)
 
 
 # ------------------------------------------------------------------------------------------ specs: predict
+# Each spec draws a batch of cases (`batches`) and judges them with one round trip; every message names the
+# case that failed (the model in words, the input, the caller's grad mode, the exception).
 
 
-@given(case=models())
-def test_predict_returns_the_eval_mode_output(kata, device, case):
+@given(drawn=batches(MODELS))
+@examples(3)
+def test_predict_returns_the_eval_mode_output(kata, device, drawn):
     """predict(model, x) equals the model's output in eval mode, twice in a row, and leaves x alone."""
-    pattern, desc, xs, seed = case
-    x = xs.make(device)
-    model, state = state_for(desc, x.dtype, device, seed)
-    seen = kata.run(run_predict, desc, state, x, doing=f"predict on {words(pattern, desc)}")
-    what = f"predict(model, x) for {words(pattern, desc)} on {xs.describe()}"
-    expected = eval_output(model, x)
-    assert_close(seen["outs"][0], expected, what, why="Expected model(x) computed with every submodule in eval mode.")
-    assert_close(seen["outs"][1], expected, f"a second {what}", why="predict must leave the model as it found it.")
-    if seen["x_changed"]:
-        fail(f"{what} modified x in place: never write into the caller's input.")
+    cases = [Case(d, device) for d in drawn]
+    for case, seen in predict_each(kata, cases):
+        what = f"predict(model, x) for {case.words} on {case.xs.describe()}"
+        expected = eval_output(case.model, case.x)
+        assert_close(seen["outs"][0], expected, what,
+                     why="Expected model(x) computed with every submodule in eval mode.")
+        assert_close(seen["outs"][1], expected, f"a second {what}", why="predict must leave the model as it found it.")
+        if seen["x_changed"]:
+            fail(f"{what} modified x in place: never write into the caller's input.")
 
 
-@given(xs=tensors((), min_leading=1, max_leading=3, dtypes=FLOAT_DTYPES), nested=st.booleans())
-@examples(8)
-def test_predict_turns_dropout_off(kata, device, xs, nested):
+@given(drawn=batches(st.tuples(dropout_inputs(), BOOLS)))
+@examples(3)
+def test_predict_turns_dropout_off(kata, device, drawn):
     """In predict, a Dropout (nested or not) passes its input of any shape and dtype through unchanged."""
-    desc = {"width": 1, "root": ["seq", True, [["seq", True, [["dropout", True, []]]] if nested else
-                                                ["dropout", True, []]]]}
-    x = xs.make(device)
-    _, state = state_for(desc, x.dtype, device, 0)
-    seen = kata.run(run_predict, desc, state, x, doing="predict on a Dropout in training mode")
-    assert_equal(seen["outs"][0], x, f"predict(model, x) of a model that is only a Dropout, on {xs.describe()}",
-                 why="Dropout is still active: call model.eval() first, so every Dropout layer is switched off.")
+    cases = [Case(("training", only_dropout(nested), xs, 0), device) for xs, nested in drawn]
+    sent = [case.sent() for case in cases]
+    doings = [f"predict on a Dropout in training mode, on {case.xs.describe()}" for case in cases]
+    for case, seen in run_each(kata, run_predict, cases, sent, doings):
+        assert_equal(seen["outs"][0], case.x, f"predict(model, x) of a model that is only a Dropout, on "
+                     f"{case.xs.describe()}",
+                     why="Dropout is still active: call model.eval() first, so every Dropout layer is switched off.")
 
 
-@given(case=models(patterns=("training", "frozen")), nested=st.booleans())
-@examples(8)
-def test_predict_normalises_with_batchnorm_running_statistics(kata, device, case, nested):
+@given(drawn=batches(st.tuples(models(patterns=("training", "frozen")), BOOLS)))
+@examples(3)
+def test_predict_normalises_with_batchnorm_running_statistics(kata, device, drawn):
     """In predict, BatchNorm normalises with running_mean/running_var, not the batch's own statistics."""
-    _, desc, xs, seed = case
-    bn = ["bn", True, []]
-    desc = {"width": desc["width"], "root": ["seq", True, [["seq", True, [bn]] if nested else bn]]}
-    x = xs.make(device)
-    model, state = state_for(desc, x.dtype, device, seed)
-    norm = next(m for m in model.modules() if isinstance(m, nn.BatchNorm1d))
-    expected = (x - norm.running_mean) / torch.sqrt(norm.running_var + norm.eps) * norm.weight + norm.bias
-    seen = kata.run(run_predict, desc, state, x, doing="predict on a BatchNorm1d in training mode")
-    assert_close(seen["outs"][0], expected.detach(), f"predict(model, x) of a BatchNorm1d on {xs.describe()}",
-                 why="In eval mode BatchNorm uses its running statistics; in training mode it uses the batch's own.")
+    cases = [Case(d, device, wrap=only_batchnorm(nested)) for d, nested in drawn]
+    sent = [case.sent() for case in cases]
+    doings = [f"predict on a BatchNorm1d in training mode, on {case.xs.describe()}" for case in cases]
+    for case, seen in run_each(kata, run_predict, cases, sent, doings):
+        norm = next(m for m in case.model.modules() if isinstance(m, nn.BatchNorm1d))
+        expected = (case.x - norm.running_mean) / torch.sqrt(norm.running_var + norm.eps) * norm.weight + norm.bias
+        assert_close(seen["outs"][0], expected.detach(), f"predict(model, x) of a BatchNorm1d on {case.xs.describe()}",
+                     why="In eval mode BatchNorm uses its running statistics; in training mode it uses the batch's "
+                     "own.")
 
 
-@given(case=models(patterns=("training", "frozen", "mixed")))
-@examples(8)
-def test_predict_leaves_batchnorm_running_statistics_untouched(kata, device, case):
+@given(drawn=batches(models(patterns=("training", "frozen", "mixed"))))
+@examples(3)
+def test_predict_leaves_batchnorm_running_statistics_untouched(kata, device, drawn):
     """predict does not update BatchNorm's running_mean, running_var or num_batches_tracked."""
-    pattern, desc, xs, seed = case
-    desc = {"width": desc["width"], "root": ["seq", True, [desc["root"], ["bn", True, []]]]}
-    x = xs.make(device)
-    model, state = state_for(desc, x.dtype, device, seed)
-    seen = kata.run(run_predict, desc, state, x, doing=f"predict on {words(pattern, desc)}")
-    check_buffers(seen["buffers"], model, "after predict",
-                  "BatchNorm running statistics changed: in training mode every forward updates them; predict must "
-                  "run in eval mode so they stay untouched.")
+    cases = [Case(d, device, wrap=with_bn) for d in drawn]
+    for case, seen in predict_each(kata, cases):
+        check_buffers(seen["buffers"], case.model, f"after predict on {case.words}",
+                      "BatchNorm running statistics changed: in training mode every forward updates them; predict "
+                      "must run in eval mode so they stay untouched.")
 
 
-@given(case=models(), caller_grad=st.booleans())
-@examples(8)
-def test_predict_runs_the_forward_without_autograd(kata, device, case, caller_grad):
+@given(drawn=batches(st.tuples(MODELS, BOOLS)))
+@examples(3)
+def test_predict_runs_the_forward_without_autograd(kata, device, drawn):
     """The model's forward runs with autograd off and in eval mode; the output carries no autograd history."""
-    pattern, desc, xs, seed = case
-    desc = {"width": desc["width"], "root": ["seq", desc["root"][1], [desc["root"], ["spy", True, []]]]}
-    x = xs.make(device)
-    _, state = state_for(desc, x.dtype, device, seed)
-    seen = kata.run(run_predict, desc, state, x, caller_grad, doing=f"predict on {words(pattern, desc)}")
-    if any(seen["history"]):
-        fail(f"predict's output for {words(pattern, desc)} carries autograd history. {NO_GRAD}")
-    if not any(seen["spies"]):
-        fail("predict never called the model's forward.")
-    check_spies(seen["spies"], "in predict")
+    cases = [Case(d, device, wrap=with_spy) for d, _ in drawn]
+    for case, seen in predict_each(kata, cases, caller_grad=[grad for _, grad in drawn]):
+        if any(seen["history"]):
+            fail(f"predict's output for {case.words} carries autograd history. {NO_GRAD}")
+        if not any(seen["spies"]):
+            fail(f"predict on {case.words} never called the model's forward.")
+        check_spies(seen["spies"], f"in predict on {case.words}")
 
 
-@given(case=models(), caller_grad=st.booleans())
-@examples(8)
-def test_predict_keeps_the_callers_grad_mode(kata, device, case, caller_grad):
+@given(drawn=batches(st.tuples(MODELS, BOOLS)))
+@examples(3)
+def test_predict_keeps_the_callers_grad_mode(kata, device, drawn):
     """After predict returns, grad mode is what the caller had: enabled, or disabled under torch.no_grad()."""
-    pattern, desc, xs, seed = case
-    x = xs.make(device)
-    _, state = state_for(desc, x.dtype, device, seed)
-    seen = kata.run(run_predict, desc, state, x, caller_grad, doing=f"predict on {words(pattern, desc)}")
-    check_grad_mode(seen["grad_after"], caller_grad, "after predict returned")
+    cases = [Case(d, device) for d, _ in drawn]
+    grads = [grad for _, grad in drawn]
+    for (case, seen), caller_grad in zip(predict_each(kata, cases, caller_grad=grads), grads):
+        check_grad_mode(seen["grad_after"], caller_grad, f"after predict on {case.words} returned")
 
 
-@given(case=models())
-def test_predict_restores_every_training_flag_exactly(kata, device, case):
+@given(drawn=batches(MODELS))
+@examples(3)
+def test_predict_restores_every_training_flag_exactly(kata, device, drawn):
     """After predict, every submodule's training flag is what it was: training, eval, frozen BatchNorm or mixed."""
-    pattern, desc, xs, seed = case
-    x = xs.make(device)
-    model, state = state_for(desc, x.dtype, device, seed)
-    seen = kata.run(run_predict, desc, state, x, doing=f"predict on {words(pattern, desc)}")
-    check_flags(seen["flags"], model, f"after predict on {words(pattern, desc)}", RESTORE)
+    drawn = eval_models_first(drawn)
+    cases = [Case(d, device) for d in drawn]
+    for case, seen in predict_each(kata, cases):
+        check_flags(seen["flags"], case.model, f"after predict on {case.words}", RESTORE)
 
 
-@given(case=models(), raising=st.sampled_from(EXCEPTIONS))
-@examples(10)
-def test_predict_lets_the_models_exception_through(kata, device, case, raising):
+@given(drawn=batches(st.tuples(MODELS, RAISING)))
+@examples(3)
+def test_predict_lets_the_models_exception_through(kata, device, drawn):
     """When the model's forward raises (an Exception or a BaseException), that very exception comes out of predict."""
-    pattern, desc, xs, seed = case
-    x = xs.make(device)
-    _, state = state_for(desc, x.dtype, device, seed, raising)
-    seen = kata.run(run_predict, desc, state, x, True, raising, doing="predict on a model whose forward raises")
-    check_raised(seen["raised"], raising, False, "the model's forward inside predict")
+    cases = [Case(d, device, raising=raising) for d, raising in drawn]
+    raisings = [raising for _, raising in drawn]
+    for (case, seen), raising in zip(predict_each(kata, cases, raising=raisings), raisings):
+        check_raised(seen["raised"], raising, False, f"the model's forward inside predict (on {case.words})")
 
 
-@given(case=models(), raising=st.sampled_from(EXCEPTIONS), caller_grad=st.booleans())
-@examples(12)
-def test_predict_restores_the_state_when_the_model_raises(kata, device, case, raising, caller_grad):
+@given(drawn=batches(st.tuples(MODELS, RAISING, BOOLS)))
+@examples(3)
+def test_predict_restores_the_state_when_the_model_raises(kata, device, drawn):
     """When the model's forward raises, even a KeyboardInterrupt, predict still restores every flag and grad mode."""
-    pattern, desc, xs, seed = case
-    x = xs.make(device)
-    model, state = state_for(desc, x.dtype, device, seed, raising)
-    seen = kata.run(run_predict, desc, state, x, caller_grad, raising, doing="predict on a model whose forward raises")
-    when = f"after the model's forward raised {raising} inside predict"
-    check_flags(seen["flags"], model, when, FINALLY + (BASE if raising in ("KeyboardInterrupt", "SystemExit",
-                                                                             "Halt") else ""))
-    check_grad_mode(seen["grad_after"], caller_grad, when)
+    drawn = eval_models_first(drawn)
+    cases = [Case(d, device, raising=raising) for d, raising, _ in drawn]
+    raisings, grads = [raising for _, raising, _ in drawn], [grad for _, _, grad in drawn]
+    for (case, seen), raising, caller_grad in zip(predict_each(kata, cases, caller_grad=grads, raising=raisings),
+                                                  raisings, grads):
+        when = f"after the model's forward raised {raising} inside predict on {case.words}"
+        check_flags(seen["flags"], case.model, when, FINALLY + (BASE if is_base(raising) else ""))
+        check_grad_mode(seen["grad_after"], caller_grad, when)
 
 
 # ------------------------------------------------------------------------------------------ specs: evaluating
 
 
-@given(case=models())
-@examples(6)
-def test_evaluating_yields_the_model_itself(kata, device, case):
+@given(drawn=batches(MODELS))
+@examples(3)
+def test_evaluating_yields_the_model_itself(kata, device, drawn):
     """`with evaluating(model) as m:` binds m to the model itself."""
-    _, _, seen = seen_by_evaluating(kata, case, device, body=())
-    if not seen["yielded_model"]:
-        fail("`with evaluating(model) as m:` gave m something else than the model: yield the model itself.")
+    cases = [Case(d, device) for d in drawn]
+    for case, seen in evaluating_each(kata, cases, body=[()] * len(cases)):
+        if not seen["yielded_model"]:
+            fail(f"`with evaluating(model) as m:` on {case.words} gave m something else than the model: yield the "
+                 "model itself.")
 
 
-@given(case=models())
-def test_evaluating_puts_every_submodule_in_eval_mode_inside(kata, device, case):
+@given(drawn=batches(MODELS))
+@examples(3)
+def test_evaluating_puts_every_submodule_in_eval_mode_inside(kata, device, drawn):
     """Inside the with-block every submodule, nested ones included, is in eval mode, and so is the forward."""
-    pattern, desc, xs, seed = case
-    model, x, seen = seen_by_evaluating(kata, case, device)
-    when = f"inside evaluating() on {words(pattern, desc)}"
-    check_inside_eval(seen["inside_flags"], model, when)
-    check_spies([[[training, False] for training, _ in spy] for spy in seen["spies"]], when)
-    assert_close(seen["out"], eval_output(model, x), f"model(x) {when}, on {xs.describe()}",
-                 why="Expected model(x) computed with every submodule in eval mode.")
+    cases = [Case(d, device) for d in drawn]
+    for case, seen in evaluating_each(kata, cases):
+        when = f"inside evaluating() on {case.words}"
+        check_inside_eval(seen["inside_flags"], case.model, when)
+        check_spies([[[training, False] for training, _ in spy] for spy in seen["spies"]], when)
+        assert_close(seen["out"], eval_output(case.model, case.x), f"model(x) {when}, on {case.xs.describe()}",
+                     why="Expected model(x) computed with every submodule in eval mode.")
 
 
-@given(xs=tensors((), min_leading=1, max_leading=3, dtypes=FLOAT_DTYPES), nested=st.booleans())
-@examples(6)
-def test_evaluating_turns_dropout_off_inside(kata, device, xs, nested):
+@given(drawn=batches(st.tuples(dropout_inputs(), BOOLS)))
+@examples(3)
+def test_evaluating_turns_dropout_off_inside(kata, device, drawn):
     """Inside the with-block, a Dropout passes its input of any shape and dtype through unchanged."""
-    root = ["seq", True, [["seq", True, [["dropout", True, []]]] if nested else ["dropout", True, []]]]
-    desc = {"width": 1, "root": root}
-    _, x, seen = seen_by_evaluating(kata, ("training", desc, xs, 0), device)
-    assert_equal(seen["out"], x, f"model(x) inside evaluating() for a model that is only a Dropout, on {xs.describe()}",
-                 why="Dropout is still active: call model.eval(), which switches off every Dropout layer.")
+    cases = [Case(("training", only_dropout(nested), xs, 0), device) for xs, nested in drawn]
+    for case, seen in evaluating_each(kata, cases):
+        assert_equal(seen["out"], case.x, f"model(x) inside evaluating() for a model that is only a Dropout, on "
+                     f"{case.xs.describe()}",
+                     why="Dropout is still active: call model.eval(), which switches off every Dropout layer.")
 
 
-@given(case=models(patterns=("training", "frozen", "mixed")))
-@examples(8)
-def test_evaluating_leaves_batchnorm_running_statistics_untouched_inside(kata, device, case):
+@given(drawn=batches(models(patterns=("training", "frozen", "mixed"))))
+@examples(3)
+def test_evaluating_leaves_batchnorm_running_statistics_untouched_inside(kata, device, drawn):
     """A forward inside the with-block does not update BatchNorm's running statistics."""
-    pattern, desc, xs, seed = case
-    desc = {"width": desc["width"], "root": ["seq", True, [desc["root"], ["bn", True, []]]]}
-    model, _, seen = seen_by_evaluating(kata, (pattern, desc, xs, seed), device)
-    check_buffers(seen["buffers"], model, "after a forward inside evaluating()",
-                  "BatchNorm running statistics changed: BatchNorm is still in training mode inside the block.")
+    cases = [Case(d, device, wrap=with_bn) for d in drawn]
+    for case, seen in evaluating_each(kata, cases):
+        check_buffers(seen["buffers"], case.model, f"after a forward inside evaluating() on {case.words}",
+                      "BatchNorm running statistics changed: BatchNorm is still in training mode inside the block.")
 
 
-@given(case=models(), caller_grad=st.booleans())
-@examples(8)
-def test_evaluating_disables_autograd_inside(kata, device, case, caller_grad):
+@given(drawn=batches(st.tuples(MODELS, BOOLS)))
+@examples(3)
+def test_evaluating_disables_autograd_inside(kata, device, drawn):
     """Inside the with-block autograd is off: torch.is_grad_enabled() is False and outputs carry no history."""
-    pattern, desc, xs, seed = case
-    _, _, seen = seen_by_evaluating(kata, case, device, caller_grad=caller_grad)
-    if seen["inside_grad"] or seen["history"]:
-        fail(f"inside evaluating() on {words(pattern, desc)}, autograd is still on: model(x) carries autograd "
-             f"history. evaluating() must disable autograd for the block. {NO_GRAD}")
-    check_spies(seen["spies"], "inside evaluating()")
+    cases = [Case(d, device) for d, _ in drawn]
+    for case, seen in evaluating_each(kata, cases, caller_grad=[grad for _, grad in drawn]):
+        if seen["inside_grad"] or seen["history"]:
+            fail(f"inside evaluating() on {case.words}, autograd is still on: model(x) carries autograd "
+                 f"history. evaluating() must disable autograd for the block. {NO_GRAD}")
+        check_spies(seen["spies"], f"inside evaluating() on {case.words}")
 
 
-@given(case=models())
-def test_evaluating_restores_every_training_flag_exactly(kata, device, case):
+@given(drawn=batches(MODELS))
+@examples(3)
+def test_evaluating_restores_every_training_flag_exactly(kata, device, drawn):
     """After the with-block, every submodule's training flag is what it was: training, eval, frozen or mixed."""
-    pattern, desc, _, _ = case
-    model, _, seen = seen_by_evaluating(kata, case, device)
-    check_flags(seen["flags"], model, f"after leaving evaluating() on {words(pattern, desc)}", RESTORE)
+    drawn = eval_models_first(drawn)
+    cases = [Case(d, device) for d in drawn]
+    for case, seen in evaluating_each(kata, cases):
+        check_flags(seen["flags"], case.model, f"after leaving evaluating() on {case.words}", RESTORE)
 
 
-@given(case=models(), body=st.sampled_from([("train",), ("flip",), ("forward", "train"), ("train", "flip"),
-                                            ("eval",)]))
-@examples(8)
-def test_evaluating_undoes_flag_changes_made_in_the_block(kata, device, case, body):
+BODIES = st.sampled_from([("train",), ("flip",), ("forward", "train"), ("train", "flip"), ("eval",)])
+
+
+@given(drawn=batches(st.tuples(MODELS, BODIES)))
+@examples(3)
+def test_evaluating_undoes_flag_changes_made_in_the_block(kata, device, drawn):
     """Whatever the block does to the flags (model.train(), flipping submodules), leaving it restores the originals."""
-    pattern, desc, _, _ = case
-    model, _, seen = seen_by_evaluating(kata, case, device, body=body)
+    drawn = eval_models_first(drawn)
+    cases = [Case(d, device) for d, _ in drawn]
+    bodies = [body for _, body in drawn]
     done = {"train": "model.train()", "flip": "switching some submodules", "forward": "model(x)",
             "eval": "model.eval()"}
-    check_flags(seen["flags"], model, f"after a block that ran {', '.join(done[s] for s in body)} on "
-                f"{words(pattern, desc)}",
-                "Set every submodule back to the flag recorded before the block, also those the block changed: "
-                "restore every recorded flag, not only the ones eval() switched.")
+    for (case, seen), body in zip(evaluating_each(kata, cases, body=bodies), bodies):
+        check_flags(seen["flags"], case.model, f"after a block that ran {', '.join(done[s] for s in body)} on "
+                    f"{case.words}",
+                    "Set every submodule back to the flag recorded before the block, also those the block changed: "
+                    "restore every recorded flag, not only the ones eval() switched.")
 
 
-@given(case=models(), caller_grad=st.booleans())
-@examples(8)
-def test_evaluating_restores_the_callers_grad_mode(kata, device, case, caller_grad):
+@given(drawn=batches(st.tuples(MODELS, BOOLS)))
+@examples(3)
+def test_evaluating_restores_the_callers_grad_mode(kata, device, drawn):
     """After the with-block, grad mode is what the caller had: enabled, or disabled under torch.no_grad()."""
-    _, _, seen = seen_by_evaluating(kata, case, device, caller_grad=caller_grad)
-    check_grad_mode(seen["grad_after"], caller_grad, "after leaving evaluating()")
+    cases = [Case(d, device) for d, _ in drawn]
+    grads = [grad for _, grad in drawn]
+    for (case, seen), caller_grad in zip(evaluating_each(kata, cases, caller_grad=grads), grads):
+        check_grad_mode(seen["grad_after"], caller_grad, f"after leaving evaluating() on {case.words}")
 
 
-@given(case=models(), raising=st.sampled_from(EXCEPTIONS), where=st.sampled_from(["raise", "forward_raises"]))
-@examples(10)
-def test_evaluating_lets_the_exception_propagate(kata, device, case, raising, where):
+PLACES = st.sampled_from(["raise", "forward_raises"])
+
+
+@given(drawn=batches(st.tuples(MODELS, RAISING, PLACES)))
+@examples(3)
+def test_evaluating_lets_the_exception_propagate(kata, device, drawn):
     """An exception raised in the block, or by the model in it (even a KeyboardInterrupt), comes out unchanged."""
-    _, _, seen = seen_by_evaluating(kata, case, device, body=(where,), raising=raising)
-    what = "the with-block" if where == "raise" else "the model's forward inside the with-block"
-    check_raised(seen["raised"], raising, seen["suppressed"], what)
+    cases = [Case(d, device, raising=raising if where == "forward_raises" else None) for d, raising, where in drawn]
+    raisings, bodies = [raising for _, raising, _ in drawn], [(where,) for _, _, where in drawn]
+    for (case, seen), raising, (where,) in zip(evaluating_each(kata, cases, body=bodies, raising=raisings), raisings,
+                                               bodies):
+        what = "the with-block" if where == "raise" else "the model's forward inside the with-block"
+        check_raised(seen["raised"], raising, seen["suppressed"], f"{what} (on {case.words})")
 
 
-@given(case=models(), raising=st.sampled_from(EXCEPTIONS), where=st.sampled_from(["raise", "forward_raises"]),
-       caller_grad=st.booleans())
-@examples(12)
-def test_evaluating_restores_the_state_when_the_block_raises(kata, device, case, raising, where, caller_grad):
+@given(drawn=batches(st.tuples(MODELS, RAISING, PLACES, BOOLS)))
+@examples(3)
+def test_evaluating_restores_the_state_when_the_block_raises(kata, device, drawn):
     """When the block raises, even a KeyboardInterrupt, every training flag and the grad mode are restored."""
-    pattern, desc, xs, seed = case
-    x = xs.make(device)
-    model, state = state_for(desc, x.dtype, device, seed, raising if where == "forward_raises" else None)
-    seen = kata.run(run_evaluating, desc, state, x, caller_grad, (where,), raising,
-                    doing="a `with evaluating(model):` block", why=MANAGER)
-    when = f"after {raising} left the evaluating() block on {words(pattern, desc)}"
-    check_flags(seen["flags"], model, when, FINALLY + (BASE if raising in ("KeyboardInterrupt", "SystemExit",
-                                                                             "Halt") else ""))
-    check_grad_mode(seen["grad_after"], caller_grad, when)
+    drawn = eval_models_first(drawn)
+    cases = [Case(d, device, raising=raising if where == "forward_raises" else None) for d, raising, where, _ in drawn]
+    raisings, grads = [raising for _, raising, _, _ in drawn], [grad for _, _, _, grad in drawn]
+    bodies = [(where,) for _, _, where, _ in drawn]
+    observed = evaluating_each(kata, cases, caller_grad=grads, body=bodies, raising=raisings)
+    for (case, seen), raising, caller_grad in zip(observed, raisings, grads):
+        when = f"after {raising} left the evaluating() block on {case.words}"
+        check_flags(seen["flags"], case.model, when, FINALLY + (BASE if is_base(raising) else ""))
+        check_grad_mode(seen["grad_after"], caller_grad, when)
 
 
-@given(case=models(), caller_grad=st.booleans())
-@examples(8)
-def test_nested_evaluating_blocks_restore_each_level(kata, device, case, caller_grad):
+@given(drawn=batches(st.tuples(MODELS, BOOLS)))
+@examples(3)
+def test_nested_evaluating_blocks_restore_each_level(kata, device, drawn):
     """Leaving an inner block keeps the outer block's eval mode and no-grad; leaving the outer one restores all."""
-    pattern, desc, xs, seed = case
-    x = xs.make(device)
-    model, state = state_for(desc, x.dtype, device, seed)
-    seen = kata.run(run_nested, desc, state, x, caller_grad, doing="nested `with evaluating(model):` blocks",
-                    why=MANAGER)
-    between = seen["between"]
-    training = [name for name, flag in between["flags"].items() if flag]
-    if training:
-        fail(f"after leaving an inner evaluating() block, still inside the outer one, {kind_of(model, training[0])} "
-             "is in training mode: the inner block must restore the flags it found (all eval), not call "
-             "model.train(). " + RESTORE)
-    if between["grad"] or between["history"]:
-        fail("after leaving an inner evaluating() block, still inside the outer one, autograd is on again: the "
-             "inner block must restore the grad mode it found (off).")
-    assert_close(between["out"], eval_output(model, x), "model(x) inside the outer block, after the inner one",
-                 why="Expected model(x) computed in eval mode.")
-    check_flags(seen["after"]["flags"], model, "after leaving both nested evaluating() blocks", RESTORE)
-    check_grad_mode(seen["after"]["grad"], caller_grad, "after leaving both nested evaluating() blocks")
+    drawn = eval_models_first(drawn)
+    cases = [Case(d, device) for d, _ in drawn]
+    grads = [grad for _, grad in drawn]
+    sent = [case.sent(caller_grad=grad) for case, grad in zip(cases, grads)]
+    doings = [f"nested `with evaluating(model):` blocks on {case.words}" for case in cases]
+    for (case, seen), caller_grad in zip(run_each(kata, run_nested, cases, sent, doings, MANAGER), grads):
+        between = seen["between"]
+        training = [name for name, flag in between["flags"].items() if flag]
+        inner = f"after leaving an inner evaluating() block on {case.words}, still inside the outer one"
+        if training:
+            fail(f"{inner}, {kind_of(case.model, training[0])} is in training mode: the inner block must restore "
+                 "the flags it found (all eval), not call model.train(). " + RESTORE)
+        if between["grad"] or between["history"]:
+            fail(f"{inner}, autograd is on again: the inner block must restore the grad mode it found (off).")
+        assert_close(between["out"], eval_output(case.model, case.x),
+                     f"model(x) inside the outer block, after the inner one, on {case.words}",
+                     why="Expected model(x) computed in eval mode.")
+        after = f"after leaving both nested evaluating() blocks on {case.words}"
+        check_flags(seen["after"]["flags"], case.model, after, RESTORE)
+        check_grad_mode(seen["after"]["grad"], caller_grad, after)

@@ -7,7 +7,8 @@ returning tuples, lists, namedtuples, torch.return_types and nn.LSTM's nested tu
 steps (construct, forward, get_features, remove_hooks, with-blocks, ...). A @probe builds the same
 tree in the subject and plays the script with the learner's FeatureExtractor; the judge plays it on
 its own copy with a reference extractor written below (clean torch: register_forward_hook,
-named_modules(remove_duplicate=False), pytree), and compares the two logs.
+named_modules(remove_duplicate=False), pytree), and compares the two logs. Each spec draws a batch of
+such cases, played in one round trip; every message names the case that failed.
 
 Contract clauses, and the specs that enforce them:
 
@@ -47,9 +48,9 @@ C10 `with FeatureExtractor(...) as fx`: fx is the extractor; leaving the block r
 """
 
 import collections
-from dataclasses import dataclass, replace
-from functools import partial
-from typing import NamedTuple
+from dataclasses import dataclass
+from functools import cached_property, partial
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -57,8 +58,8 @@ from torch.nn.modules import module as module_globals
 from torch.utils._pytree import tree_map
 
 from kata_runner import wire
-from kata_runner.asserts import assert_close, assert_keys, fail
-from kata_runner.draw import examples, given, st, tensors
+from kata_runner.asserts import assert_close, assert_keys, each, fail
+from kata_runner.draw import LAYOUTS, TensorSpec, batches, examples, given, st
 from kata_runner.probing import outcome, probe
 
 OUTPUT = "A feature is the layer's output, the third argument of hook(module, inputs, output), not its input."
@@ -426,18 +427,42 @@ class Reference:
 
 
 # ------------------------------------------------------------------------------------------ probes
+# This runs in the subject, next to the learner's code. It observes; the specs below decide. It takes a
+# batch of jobs (trees and a script each), so that one round trip judges several drawn cases.
+
+RAISED = "the learner's code raised: run this case alone"
+
+
+def observe_each(cases, observe):
+    """observe(case) for each case. When the learner's code raises in a batch of several cases, the batch stops
+    there and ends with RAISED: the judge then runs that case alone, so that the error it reports names it."""
+    seen = []
+    for case in cases:
+        try:
+            seen.append(observe(case))
+        except NotImplementedError:
+            raise  # an untouched stub is graded "not started"
+        except Exception:
+            if len(cases) == 1:
+                raise
+            seen.append(RAISED)
+            break
+    return seen
 
 
 @probe
-def run_script(impl, trees, script):
-    models = [build(*tree) for tree in trees]
-    return play(models, script, impl.FeatureExtractor)
+def run_scripts(impl, jobs):
+    """The log of each (trees, script) played with the learner's FeatureExtractor."""
+    return observe_each(jobs, lambda job: play([build(*tree) for tree in job[0]], job[1], impl.FeatureExtractor))
 
 
 # ------------------------------------------------------------------------------------------ inputs
+# Constant strategies are built once, here: a strategy built inside a composite costs its validation on
+# every draw.
 
 
 NAMES = ["_hidden", "_1", "body", "proj", "layer_2", "block", "_tail"]
+DTYPES = (torch.float32, torch.float64)
 
 
 @dataclass(frozen=True)
@@ -453,16 +478,34 @@ class Tree:
     def model(self, device):
         return build(self.desc, self.width, device, self.dtype, self.seed)
 
-    def names(self):
-        return [n for n, _ in self.model("cpu").named_modules(remove_duplicate=False)]
+    @cached_property
+    def inspected(self):
+        """A CPU copy for reading names and classes (which running it does not change)."""
+        return self.model("cpu")
 
-    def describe(self):
+    def fresh(self, device):
+        """A model no script has run on yet: the inspected CPU copy the first time, when it fits, else a new one."""
+        if torch.device(device).type == "cpu" and not self.__dict__.get("played"):
+            self.__dict__["played"] = True
+            return self.inspected
+        return self.model(device)
+
+    @cached_property
+    def names(self):
+        return [n for n, _ in self.inspected.named_modules(remove_duplicate=False)]
+
+    @cached_property
+    def description(self):
         text = repr(self.desc)
         found = [words for key, words in FEATURES.items() if key in text]
-        if any(type(m) in (SubLinear, SubLayerNorm, SubSequential) for m in self.model("cpu").modules()):
+        if any(type(m) in (SubLinear, SubLayerNorm, SubSequential) for m in self.inspected.modules()):
             found.append("subclassed built-in layers")
         kinds = f" with {', '.join(found)}" if found else ""
-        return f"a {str(self.dtype).removeprefix('torch.')} model of {len(self.names())} named modules{kinds}"
+        return f"a {str(self.dtype).removeprefix('torch.')} model of {len(self.names)} named modules{kinds}"
+
+    def describe(self):
+        """The tree in words: `a float32 model of 9 named modules with private names, an in-place ReLU`."""
+        return self.description
 
 
 FEATURES = {
@@ -478,97 +521,180 @@ FEATURES = {
 }
 STYLES = ("tuple", "list", "namedtuple", "typed", "structseq", "none", "nested", "lstm")
 
+BOOLS = st.booleans()
+CONTAINERS = st.sampled_from(["list", "tuple"])
+WIDTHS = st.integers(1, 5)
+OUT_WIDTHS = st.integers(1, 6)
+CHILD_COUNTS = st.integers(1, 3)
+EXTRA_CHILDREN = st.integers(0, 3)
+ACTIVATIONS = st.sampled_from(["relu", "tanh", "identity", "gelu"])
+MULTI_STYLES = st.sampled_from(STYLES)
+STYLE_ORDERS = st.permutations(STYLES)
+TREE_DTYPES = st.sampled_from(DTYPES)
+SEEDS = st.integers(0, 2**16)
+ROOTS = {True: st.sampled_from(["seq", "subseq", "holder"]), False: st.sampled_from(["seq", "subseq"])}
+HOLDER_NAMES = {n: st.lists(st.sampled_from(NAMES), min_size=n, max_size=n, unique=True)
+                for n in range(1, len(NAMES) + 1)}
+LEADING = st.lists(st.integers(1, 5), max_size=3)
+LAYOUT_CHOICES = {}  # filled by _layouts(), one strategy per set of layouts
+INDICES = st.integers(0, 255)
+PICK_COUNTS = {(low, high): st.integers(low, high) for low, high in [(0, 2), (1, 1), (1, 3), (1, 4), (1, 6)]}
 
-@st.composite
-def nodes(draw, d, depth, keep_width=False):
-    """(node, out_width): a subtree taking width d."""
+
+def _node_kinds(deep, keep_width):
     leaf_kinds = ["linear", "linear", "norm", "act"] + ([] if keep_width else ["linear_relu_"])
-    kinds = leaf_kinds + (["seq", "holder", "mlist", "plain", "tied", "multi"] if depth > 0 else [])
+    kinds = leaf_kinds + (["seq", "holder", "mlist", "plain", "tied", "multi"] if deep else [])
     if keep_width:
         kinds = [k for k in kinds if k not in ("linear_relu_", "plain", "seq", "holder", "mlist")]
-    kind = draw(st.sampled_from(kinds))
+    return st.sampled_from(kinds)
+
+
+NODE_KINDS = {(deep, keep): _node_kinds(deep, keep) for deep in (False, True) for keep in (False, True)}
+
+
+def node(draw, d, depth, keep_width=False):
+    """(node, out_width): a subtree taking width d."""
+    kind = draw(NODE_KINDS[depth > 0, keep_width])
     if kind in ("linear", "linear_relu_"):
-        out = d if keep_width else draw(st.integers(1, 6))
-        node = [kind, out, draw(st.booleans())] + ([draw(st.booleans())] if kind == "linear" else [])
-        return node, out
+        out = d if keep_width else draw(OUT_WIDTHS)
+        desc = [kind, out, draw(BOOLS)] + ([draw(BOOLS)] if kind == "linear" else [])
+        return desc, out
     if kind == "norm":
-        return ["norm", draw(st.booleans())], d
+        return ["norm", draw(BOOLS)], d
     if kind == "act":
-        return ["act", draw(st.sampled_from(["relu", "tanh", "identity", "gelu"]))], d
+        return ["act", draw(ACTIVATIONS)], d
     if kind == "tied":
-        child, _ = draw(nodes(d, 0, keep_width=True))
+        child, _ = node(draw, d, 0, keep_width=True)
         return ["tied", child], d
     if kind == "multi":
-        return ["multi", draw(st.sampled_from(STYLES))], d
+        return ["multi", draw(MULTI_STYLES)], d
     if kind == "plain":
-        child, d = draw(nodes(d, depth - 1))
+        child, d = node(draw, d, depth - 1)
         return ["plain", child], d
     children = []
-    for _ in range(draw(st.integers(1, 3))):
-        child, d = draw(nodes(d, depth - 1))
+    for _ in range(draw(CHILD_COUNTS)):
+        child, d = node(draw, d, depth - 1)
         children.append(child)
     if kind == "holder":
-        names = draw(st.lists(st.sampled_from(NAMES), min_size=len(children), max_size=len(children), unique=True))
+        names = draw(HOLDER_NAMES[len(children)])
         return ["holder", [[n, c] for n, c in zip(names, children)]], d
     return [kind, children], d
 
 
-@st.composite
-def trees(draw, must=(), dtypes=(torch.float32, torch.float64)):
+def tree(draw, must=()):
     """A Tree whose root is a Sequential, a subclass of it, or a Holder; `must` nodes are included."""
-    width = draw(st.integers(1, 5))
-    out = draw(st.integers(1, 5))
+    width = draw(WIDTHS)
+    out = draw(WIDTHS)
     d = out
-    children = [["linear", out, draw(st.booleans()), draw(st.booleans())]]  # at least one parameter
+    children = [["linear", out, draw(BOOLS), draw(BOOLS)]]  # at least one parameter
     for kind, param in must:
-        pre, d = draw(nodes(d, 1))
-        node, d = draw(forced(kind, param, d))
-        children += [pre, node]
-    for _ in range(draw(st.integers(0, 3))):
-        child, d = draw(nodes(d, 2))
+        pre, d = node(draw, d, 1)
+        forced_node, d = forced(draw, kind, param, d)
+        children += [pre, forced_node]
+    for _ in range(draw(EXTRA_CHILDREN)):
+        child, d = node(draw, d, 2)
         children.append(child)
-    root = draw(st.sampled_from(["seq", "subseq"] + (["holder"] if len(children) <= len(NAMES) else [])))
+    root = draw(ROOTS[len(children) <= len(NAMES)])
     if root == "holder":
-        names = draw(st.lists(st.sampled_from(NAMES), min_size=len(children), max_size=len(children), unique=True))
+        names = draw(HOLDER_NAMES[len(children)])
         desc = ["holder", [[n, c] for n, c in zip(names, children)]]
     else:
         desc = [root, children]
-    return Tree(desc, width, draw(st.sampled_from(dtypes)), draw(st.integers(0, 2**16)))
+    return Tree(desc, width, draw(TREE_DTYPES), draw(SEEDS))
 
 
-@st.composite
 def forced(draw, kind, param, d):
     """A node of this kind at width d: ("tied", None), ("linear_relu_", out), ("plain", None), ("multi", style)."""
     if kind == "tied":
-        child, _ = draw(nodes(d, 0, keep_width=True))
+        child, _ = node(draw, d, 0, keep_width=True)
         return ["tied", child], d
     if kind == "linear_relu_":
-        return ["linear_relu_", param, draw(st.booleans())], param
+        return ["linear_relu_", param, draw(BOOLS)], param
     if kind == "plain":
-        child, d = draw(nodes(d, 1))
+        child, d = node(draw, d, 1)
         return ["plain", child], d
     return ["multi", param], d
 
 
-def inputs(draw, tree, count=1):
-    """`count` input specs with different values (distinct seeds)."""
-    specs = [draw(tensors((tree.width,), dtypes=(tree.dtype,))) for _ in range(count)]
-    return [replace(spec, seed=spec.seed * count + i) for i, spec in enumerate(specs)]
+def inputs(draw, tree_, count=1):
+    """`count` input specs of shape (*leading, width) in the tree's dtype, in any layout that fits, with different
+    values (distinct seeds): what draw.tensors((width,)) draws, from strategies built once."""
+    specs = []
+    for i in range(count):
+        shape = (*draw(LEADING), tree_.width)
+        specs.append(TensorSpec(shape, tree_.dtype, draw(_layouts(shape)), draw(SEEDS) * count + i))
+    return specs
+
+
+def _layouts(shape):
+    """A strategy for the layouts draw.tensors allows for this shape."""
+    fits = {"contiguous": True, "transposed": len(shape) >= 2 and shape[-1] > 1 and shape[-2] > 1,
+            "sliced": shape[-1] > 0, "expanded": len(shape) >= 2 and shape[0] > 1}
+    allowed = tuple(layout for layout in LAYOUTS if fits[layout])
+    if allowed not in LAYOUT_CHOICES:
+        LAYOUT_CHOICES[allowed] = st.sampled_from(allowed)
+    return LAYOUT_CHOICES[allowed]
+
+
+def pick(draw, options, low, high):
+    """Between `low` and `high` distinct items of `options` (fewer if there are not as many), in a drawn order:
+    st.lists(st.sampled_from(options), unique=True), without building a strategy on every draw."""
+    left = list(options)
+    chosen = []
+    for _ in range(min(draw(PICK_COUNTS[low, high]), len(left))):
+        chosen.append(left.pop(draw(INDICES) % len(left)))
+    return chosen
+
+
+def case(draw, must=(), picks=(1, 6), root=True, count=1):
+    """(tree, names, [x specs]): a drawn tree, some of its names, `count` inputs for it."""
+    tree_ = tree(draw, must)
+    names = pick(draw, [n for n in tree_.names if root or n], *picks)
+    return tree_, names, inputs(draw, tree_, count)
 
 
 @st.composite
-def cases(draw, must=(), picks=(1, 6), root=True):
-    """(tree, names, [x specs]): a drawn tree, some of its names, inputs for it."""
-    tree = draw(trees(must))
-    valid = [n for n in tree.names() if root or n]
-    names = draw(st.lists(st.sampled_from(valid), min_size=picks[0], max_size=picks[1], unique=True))
-    return tree, names, inputs(draw, tree, 3)
+def cases(draw, must=(), picks=(1, 6), root=True, count=1):
+    return case(draw, must, picks, root, count)
 
 
-def paths_of(tree, node_kind, suffix=""):
+@st.composite
+def structured_cases(draw):
+    """A case whose tree holds a layer of every structured-output style, in a drawn order."""
+    return case(draw, must=[("multi", s) for s in draw(STYLE_ORDERS)], picks=(0, 2))
+
+
+@st.composite
+def bad_names(draw):
+    """(tree, good names, one name that is not in named_modules())."""
+    tree_ = tree(draw, must=[("plain", None)])
+    valid = tree_.names
+    model = tree_.inspected
+    plain = [n for n, m in model.named_modules() if isinstance(m, Plain)][0]
+    seq = [n for n, m in model.named_modules() if isinstance(m, (nn.Sequential, Chain))]
+    candidates = [f"{plain}.extra.0".lstrip("."), f"{plain}.extra".lstrip("."), f"{plain}.inner.weight".lstrip("."),
+                  f"{valid[-1]}.nope".lstrip("."), "nope", f"{plain}.".lstrip(".") + "inner.", "9"]
+    candidates += [f"{n}.9".lstrip(".") for n in seq] + [f"{n}.layers.7".lstrip(".") for n in seq]
+    (bad,) = pick(draw, [c for c in candidates if c not in valid], 1, 1)
+    good = pick(draw, valid, 1, 3)
+    return tree_, good, bad
+
+
+@st.composite
+def two_on_one(draw):
+    tree_, names, xs = case(draw, picks=(1, 3), count=3)
+    others = pick(draw, tree_.names, 0, 2)
+    return tree_, names, xs, others
+
+
+CASES = cases()
+CASES_TWO_INPUTS = cases(count=2)
+
+
+def paths_of(tree_, node_kind, suffix=""):
     """Names of the modules built from nodes of `node_kind` (found by class in the judge's copy)."""
     classes = {"tied": Tied, "multi": Multi, "plain": Plain}
-    model = tree.model("cpu")
+    model = tree_.inspected
     if node_kind == "linear_relu_":
         return [f"{n}.0".lstrip(".") for n, m in model.named_modules()
                 if isinstance(m, nn.Sequential) and len(m) == 2 and isinstance(m[1], nn.ReLU) and m[1].inplace]
@@ -579,12 +705,43 @@ def paths_of(tree, node_kind, suffix=""):
 # ------------------------------------------------------------------------------------------ judging
 
 
-def play_both(kata, device, trees_, script, doing, why=""):
-    """The learner's log and the reference's, for one script on the same trees."""
-    got = kata.run(run_script, [t.args(device) for t in trees_], script, doing=doing, why=why)
-    models = [t.model(device) for t in trees_]
-    want = play(models, script, Reference)
-    return got, want
+@dataclass
+class Job:
+    """One drawn case of a spec: the trees, the script played on them, and what it does in words (naming the
+    case), which an error raised by the learner's code reports."""
+
+    trees: list
+    script: list
+    doing: str
+    case: Any = None
+
+
+def play_all(kata, device, jobs, why="", judge=True):
+    """[(job, the learner's log, the reference's log)] for a batch of jobs, in one round trip (the reference's
+    log is None unless `judge`)."""
+    logs = _learner_logs(kata, device, jobs, why)
+    return [(job, got, play([t.fresh(device) for t in job.trees], job.script, Reference) if judge else None)
+            for job, got in each(jobs, logs, "the logs of the drawn cases")]
+
+
+def _learner_logs(kata, device, jobs, why):
+    sent = [([t.args(device) for t in job.trees], job.script) for job in jobs]
+    return _observed(kata, run_scripts, sent, [job.doing for job in jobs], why)
+
+
+def _observed(kata, probe_, sent, doings, why):
+    """What the subject observed for a batch, in one round trip; when the learner's code raised in one case, that
+    case runs again alone, so that the error names it (doings[i])."""
+    more = f" (and {len(sent) - 1} more drawn case(s))" if len(sent) > 1 else ""
+    seen = kata.run(probe_, sent, doing=doings[0] + more, why=why)
+    if type(seen) is list and 0 < len(seen) <= len(sent) and isinstance(seen[-1], str) and seen[-1] == RAISED:
+        failed = len(seen) - 1
+        alone = kata.run(probe_, sent[failed:failed + 1], doing=doings[failed], why=why)  # raises, naming the case
+        rest = _observed(kata, probe_, sent[failed + 1:], doings[failed + 1:], why) if failed + 1 < len(sent) else []
+        if type(alone) is not list or type(rest) is not list:
+            return alone  # malformed: each() says so
+        return seen[:failed] + alone + rest
+    return seen
 
 
 def check_features(got, want, where, why=OUTPUT, reference=None):
@@ -662,131 +819,6 @@ def describe_names(names):
     return "[" + ", ".join(repr(n) for n in names) + "]"
 
 
-# ------------------------------------------------------------------------------------------ specs
-
-
-@given(case=cases(), container=st.sampled_from(["list", "tuple"]), no_grad=st.booleans())
-@examples(8)
-def test_features_are_the_outputs_of_the_named_layers(kata, device, case, container, no_grad):
-    """After a forward pass, get_features() holds each named layer's output, for any tree and any of its names."""
-    tree, names, xs = case
-    x = xs[0].make(device)
-    script = [["try_make", 0, 0, names, container], ["forward", 0, x, no_grad], ["get", 0, "a"]]
-    where = (f"after a forward pass{' under torch.no_grad()' if no_grad else ''} of {tree.describe()} on "
-             f"{xs[0].describe()}, names {describe_names(names)} given as a {container}")
-    got, want = play_both(kata, device, [tree], script, f"FeatureExtractor(model, {describe_names(names)}) and a "
-                          "forward pass", why=STRUCTURE)
-    if got[0]["raised"]:
-        fail(f"FeatureExtractor(model, {describe_names(names)}) raised {got[0]['raised']['type']}: "
-             f"{got[0]['raised']['message'][:200]}, on {tree.describe()}; every name is listed by "
-             f"named_modules(remove_duplicate=False). {SHARED if 'tied' in repr(tree.desc) else ''}")
-    check_features(got[2], want[2], where, reference=reference_with_diagnostics([tree], device, script, 0))
-
-
-@given(case=cases(), container=st.sampled_from(["list", "tuple"]))
-@examples(6)
-def test_feature_keys_are_the_names_whose_layers_ran(kata, device, case, container):
-    """get_features() is empty before any forward pass and keyed by exactly the requested names after one."""
-    tree, names, xs = case
-    script = [["make", 0, 0, names, container], ["get", 0, "a"], ["forward", 0, xs[0].make(device), False],
-              ["get", 0, "b"]]
-    got, want = play_both(kata, device, [tree], script, "FeatureExtractor(...) and get_features()", why=STRUCTURE)
-    if "not_dict" in got[1]:
-        fail(f"get_features() before any forward pass should return a dict, got {got[1]['not_dict']}.")
-    if got[1]["keys"]:
-        fail(f"get_features() before any forward pass should be empty: a layer that has not run yet has no entry "
-             f"(found {got[1]['keys']}).")
-    check_features(got[3], want[3], f"after a forward pass of {tree.describe()}",
-                   why="Key each feature by the dotted name the caller asked for.")
-
-
-@given(case=cases(must=[("tied", None)]), order=st.booleans())
-@examples(6)
-def test_a_shared_layer_answers_to_every_name_it_is_reached_by(kata, device, case, order):
-    """A module reached under two names (model.x.a is model.x.b) records under both names."""
-    tree, names, xs = case
-    tied = paths_of(tree, "tied")
-    if not tied:
-        fail("internal: the drawn tree has no shared layer.")
-    aliases = [f"{tied[0]}.a".lstrip("."), f"{tied[0]}.b".lstrip(".")]
-    if order:
-        aliases.reverse()
-    names = aliases + [n for n in names if n not in aliases][:2]
-    x = xs[0].make(device)
-    script = [["try_make", 0, 0, names, "list"], ["forward", 0, x, False], ["get", 0, "a"]]
-    got, want = play_both(kata, device, [tree], script, f"FeatureExtractor(model, {describe_names(names)})")
-    if got[0]["raised"]:
-        fail(f"FeatureExtractor(model, {describe_names(names)}) raised {got[0]['raised']['type']} on "
-             f"{tree.describe()}, although {aliases[0]!r} and {aliases[1]!r} both reach the shared layer. {SHARED}")
-    check_features(got[2], want[2], f"for {describe_names(names)} on {tree.describe()}", why=SHARED)
-
-
-@st.composite
-def bad_names(draw):
-    tree = draw(trees(must=[("plain", None)]))
-    valid = tree.names()
-    model = tree.model("cpu")
-    plain = [n for n, m in model.named_modules() if isinstance(m, Plain)][0]
-    seq = [n for n, m in model.named_modules() if isinstance(m, (nn.Sequential, Chain))]
-    candidates = [f"{plain}.extra.0".lstrip("."), f"{plain}.extra".lstrip("."), f"{plain}.inner.weight".lstrip("."),
-                  f"{valid[-1]}.nope".lstrip("."), "nope", f"{plain}.".lstrip(".") + "inner.", "9"]
-    candidates += [f"{n}.9".lstrip(".") for n in seq] + [f"{n}.layers.7".lstrip(".") for n in seq]
-    bad = draw(st.sampled_from([c for c in candidates if c not in valid]))
-    good = draw(st.lists(st.sampled_from(valid), min_size=1, max_size=3, unique=True))
-    return tree, good, bad, inputs(draw, tree)[0]
-
-
-@given(case=bad_names())
-@examples(8)
-def test_unknown_name_raises_value_error_naming_it(kata, device, case):
-    """An unknown layer name raises ValueError naming it, not a bare AttributeError or IndexError."""
-    tree, good, bad, _ = case
-    names = good + [bad]
-    got = kata.run(run_script, [tree.args(device)], [["try_make", 0, 0, names, "list"]],
-                   doing=f"FeatureExtractor(model, {describe_names(names)})")
-    raised = got[0]["raised"]
-    if raised is None:
-        fail(f"FeatureExtractor(model, {describe_names(names)}) raised nothing on {tree.describe()}, although "
-             f"{bad!r} is not in named_modules(): an unknown layer name must raise ValueError naming it.")
-    if "ValueError" not in raised["types"]:
-        fail(f"FeatureExtractor(model, {describe_names(names)}) raised {raised['type']}: "
-             f"{raised['message'][:200]}; an unknown layer name must raise ValueError naming it. Look names up in "
-             "dict(model.named_modules(remove_duplicate=False)), don't walk the model.")
-    if bad not in raised["message"]:
-        fail(f"the ValueError for the unknown name {bad!r} should name it; its message was {raised['message']!r}.")
-
-
-@given(case=bad_names())
-@examples(6)
-def test_unknown_name_leaves_no_hook_behind(kata, device, case):
-    """A bad name after good ones leaves no hook on the model: names are validated before any hook is registered."""
-    tree, good, bad, xs = case
-    names = good + [bad]
-    script = [["hooks", 0], ["try_make", 0, 0, names, "list"], ["hooks", 0]]
-    got = kata.run(run_script, [tree.args(device)], script, doing=f"FeatureExtractor(model, {describe_names(names)})")
-    if got[1]["raised"] is None:
-        fail(f"FeatureExtractor(model, {describe_names(names)}) raised nothing, although {bad!r} is not in "
-             "named_modules(): an unknown layer name must raise ValueError naming it.")
-    left = got[2]["hooks"] - got[0]["hooks"]
-    if left:
-        fail(f"a failed FeatureExtractor(model, {describe_names(names)}) left {left} hook(s) registered on the "
-             "model, and nothing can remove them: validate every name before registering any hook.")
-
-
-@given(case=cases(picks=(1, 4)))
-@examples(6)
-def test_features_carry_no_autograd_history(kata, device, case):
-    """Backward through the stored features reaches nothing: they are detached from the model's graph."""
-    tree, names, xs = case
-    script = [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False], ["get", 0, "a"],
-              ["backward", 0, 0, 5]]
-    got, want = play_both(kata, device, [tree], script, "backward through the model and the stored features",
-                          why=RETURN_NONE)
-    check_features(got[2], want[2], f"on {tree.describe()}", why=DETACH)
-    _check_grads(got[3], want[3], f"after backward through the output and the stored features of {tree.describe()}",
-                 DETACH + " Here a loss built from the features changed the gradients: they carry autograd history.")
-
-
 def _check_grads(got, want, where, why):
     if not want["grads"]:
         fail("internal: the drawn tree has no parameters.")
@@ -802,212 +834,365 @@ def _check_grads(got, want, where, why):
         assert_close(got["x"], want["x"], f"the input's gradient {where}", why=why)
 
 
-@given(case=cases(picks=(1, 6)))
-@examples(5)
-def test_extraction_leaves_the_output_and_the_gradients_unchanged(kata, device, case):
+# ------------------------------------------------------------------------------------------ specs
+# Each spec draws a batch of cases (`batches`) and judges them with one round trip; every message names the
+# case that failed (its tree in words, the names asked for, the input).
+
+
+@given(drawn=batches(st.tuples(CASES, CONTAINERS, BOOLS)))
+@examples(3)
+def test_features_are_the_outputs_of_the_named_layers(kata, device, drawn):
+    """After a forward pass, get_features() holds each named layer's output, for any tree and any of its names."""
+    jobs = []
+    for (tree_, names, xs), container, no_grad in drawn:
+        script = [["try_make", 0, 0, names, container], ["forward", 0, xs[0].make(device), no_grad], ["get", 0, "a"]]
+        jobs.append(Job([tree_], script, f"FeatureExtractor(model, {describe_names(names)}) and a forward pass of "
+                        f"{tree_.describe()}", ((tree_, names, xs), container, no_grad)))
+    for job, got, want in play_all(kata, device, jobs, why=STRUCTURE):
+        (tree_, names, xs), container, no_grad = job.case
+        if got[0]["raised"]:
+            fail(f"FeatureExtractor(model, {describe_names(names)}) raised {got[0]['raised']['type']}: "
+                 f"{got[0]['raised']['message'][:200]}, on {tree_.describe()}; every name is listed by "
+                 f"named_modules(remove_duplicate=False). {SHARED if 'tied' in repr(tree_.desc) else ''}")
+        where = (f"after a forward pass{' under torch.no_grad()' if no_grad else ''} of {tree_.describe()} on "
+                 f"{xs[0].describe()}, names {describe_names(names)} given as a {container}")
+        check_features(got[2], want[2], where, reference=reference_with_diagnostics([tree_], device, job.script, 0))
+
+
+@given(drawn=batches(st.tuples(CASES, CONTAINERS)))
+@examples(3)
+def test_feature_keys_are_the_names_whose_layers_ran(kata, device, drawn):
+    """get_features() is empty before any forward pass and keyed by exactly the requested names after one."""
+    jobs = [Job([tree_], [["make", 0, 0, names, container], ["get", 0, "a"], ["forward", 0, xs[0].make(device), False],
+                          ["get", 0, "b"]],
+                f"FeatureExtractor(model, {describe_names(names)}) and get_features() on {tree_.describe()}", tree_)
+            for (tree_, names, xs), container in drawn]
+    for job, got, want in play_all(kata, device, jobs, why=STRUCTURE):
+        tree_ = job.case
+        if "not_dict" in got[1]:
+            fail(f"get_features() before any forward pass should return a dict, got {got[1]['not_dict']}.")
+        if got[1]["keys"]:
+            fail(f"get_features() before any forward pass should be empty: a layer that has not run yet has no "
+                 f"entry (found {got[1]['keys']}, on {tree_.describe()}).")
+        check_features(got[3], want[3], f"after a forward pass of {tree_.describe()}",
+                       why="Key each feature by the dotted name the caller asked for.")
+
+
+@given(drawn=batches(st.tuples(cases(must=[("tied", None)]), BOOLS)))
+@examples(3)
+def test_a_shared_layer_answers_to_every_name_it_is_reached_by(kata, device, drawn):
+    """A module reached under two names (model.x.a is model.x.b) records under both names."""
+    jobs = []
+    for (tree_, names, xs), order in drawn:
+        tied = paths_of(tree_, "tied")
+        if not tied:
+            fail("internal: the drawn tree has no shared layer.")
+        aliases = [f"{tied[0]}.a".lstrip("."), f"{tied[0]}.b".lstrip(".")]
+        if order:
+            aliases.reverse()
+        names = aliases + [n for n in names if n not in aliases][:2]
+        script = [["try_make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False], ["get", 0, "a"]]
+        jobs.append(Job([tree_], script, f"FeatureExtractor(model, {describe_names(names)}) on {tree_.describe()}",
+                        (tree_, names, aliases)))
+    for job, got, want in play_all(kata, device, jobs):
+        tree_, names, aliases = job.case
+        if got[0]["raised"]:
+            fail(f"FeatureExtractor(model, {describe_names(names)}) raised {got[0]['raised']['type']} on "
+                 f"{tree_.describe()}, although {aliases[0]!r} and {aliases[1]!r} both reach the shared layer. "
+                 f"{SHARED}")
+        check_features(got[2], want[2], f"for {describe_names(names)} on {tree_.describe()}", why=SHARED)
+
+
+@given(drawn=batches(bad_names()))
+@examples(3)
+def test_unknown_name_raises_value_error_naming_it(kata, device, drawn):
+    """An unknown layer name raises ValueError naming it, not a bare AttributeError or IndexError."""
+    jobs = [Job([tree_], [["try_make", 0, 0, good + [bad], "list"]],
+                f"FeatureExtractor(model, {describe_names(good + [bad])}) on {tree_.describe()}",
+                (tree_, good + [bad], bad))
+            for tree_, good, bad in drawn]
+    for job, got, _ in play_all(kata, device, jobs, judge=False):
+        tree_, names, bad = job.case
+        raised = got[0]["raised"]
+        if raised is None:
+            fail(f"FeatureExtractor(model, {describe_names(names)}) raised nothing on {tree_.describe()}, although "
+                 f"{bad!r} is not in named_modules(): an unknown layer name must raise ValueError naming it.")
+        if "ValueError" not in raised["types"]:
+            fail(f"FeatureExtractor(model, {describe_names(names)}) raised {raised['type']}: "
+                 f"{raised['message'][:200]}; an unknown layer name must raise ValueError naming it. Look names up "
+                 "in dict(model.named_modules(remove_duplicate=False)), don't walk the model.")
+        if bad not in raised["message"]:
+            fail(f"the ValueError for the unknown name {bad!r} should name it; its message was "
+                 f"{raised['message']!r}.")
+
+
+@given(drawn=batches(bad_names()))
+@examples(2)
+def test_unknown_name_leaves_no_hook_behind(kata, device, drawn):
+    """A bad name after good ones leaves no hook on the model: names are validated before any hook is registered."""
+    jobs = [Job([tree_], [["hooks", 0], ["try_make", 0, 0, good + [bad], "list"], ["hooks", 0]],
+                f"FeatureExtractor(model, {describe_names(good + [bad])}) on {tree_.describe()}",
+                (tree_, good + [bad], bad))
+            for tree_, good, bad in drawn]
+    for job, got, _ in play_all(kata, device, jobs, judge=False):
+        tree_, names, bad = job.case
+        if got[1]["raised"] is None:
+            fail(f"FeatureExtractor(model, {describe_names(names)}) raised nothing, although {bad!r} is not in "
+                 "named_modules(): an unknown layer name must raise ValueError naming it.")
+        left = got[2]["hooks"] - got[0]["hooks"]
+        if left:
+            fail(f"a failed FeatureExtractor(model, {describe_names(names)}) left {left} hook(s) registered on "
+                 f"{tree_.describe()}, and nothing can remove them: validate every name before registering any "
+                 "hook.")
+
+
+@given(drawn=batches(cases(picks=(1, 4))))
+@examples(3)
+def test_features_carry_no_autograd_history(kata, device, drawn):
+    """Backward through the stored features reaches nothing: they are detached from the model's graph."""
+    jobs = [Job([tree_], [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False], ["get", 0, "a"],
+                          ["backward", 0, 0, 5]],
+                f"backward through {tree_.describe()} and its stored features {describe_names(names)}", tree_)
+            for tree_, names, xs in drawn]
+    for job, got, want in play_all(kata, device, jobs, why=RETURN_NONE):
+        tree_ = job.case
+        check_features(got[2], want[2], f"on {tree_.describe()}", why=DETACH)
+        _check_grads(got[3], want[3], f"after backward through the output and the stored features of "
+                     f"{tree_.describe()}",
+                     DETACH + " Here a loss built from the features changed the gradients: they carry autograd "
+                     "history.")
+
+
+@given(drawn=batches(CASES))
+@examples(3)
+def test_extraction_leaves_the_output_and_the_gradients_unchanged(kata, device, drawn):
     """With hooks on the named layers, the model's output and every gradient are what they are without them."""
-    tree, names, xs = case
-    script = [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False], ["backward", 0, None, 3]]
-    got, want = play_both(kata, device, [tree], script, "a forward and backward pass with the extractor attached",
-                          why=RETURN_NONE)
-    where = f"with the extractor on {describe_names(names)} of {tree.describe()}"
-    if not got[1]["requires_grad"]:
-        fail(f"the model's output no longer requires grad {where}: {RETURN_NONE}")
-    assert_close(got[1]["out"], want[1]["out"], f"the model's output {where}", why=RETURN_NONE)
-    _check_grads(got[2], want[2], where, RETURN_NONE)
+    jobs = [Job([tree_], [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False],
+                          ["backward", 0, None, 3]],
+                f"a forward and backward pass of {tree_.describe()} with the extractor attached to "
+                f"{describe_names(names)}", f"with the extractor on {describe_names(names)} of {tree_.describe()}")
+            for tree_, names, xs in drawn]
+    for job, got, want in play_all(kata, device, jobs, why=RETURN_NONE):
+        where = job.case
+        if not got[1]["requires_grad"]:
+            fail(f"the model's output no longer requires grad {where}: {RETURN_NONE}")
+        assert_close(got[1]["out"], want[1]["out"], f"the model's output {where}", why=RETURN_NONE)
+        _check_grads(got[2], want[2], where, RETURN_NONE)
 
 
-@given(case=cases(must=[("linear_relu_", 4)]))
-@examples(6)
-def test_features_are_snapshots_that_later_in_place_changes_miss(kata, device, case):
+@given(drawn=batches(cases(must=[("linear_relu_", 4)])))
+@examples(3)
+def test_features_are_snapshots_that_later_in_place_changes_miss(kata, device, drawn):
     """In-place changes after a layer returned (an nn.ReLU(inplace=True), the caller's out.mul_()) miss its feature."""
-    tree, names, xs = case
-    names = paths_of(tree, "linear_relu_") + [""] + [n for n in names if n][:2]
-    names = list(dict.fromkeys(names))
-    script = [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False], ["inplace", 0],
-              ["get", 0, "a"]]
-    got, want = play_both(kata, device, [tree], script, "a forward pass, then out.mul_(-3).add_(1) on its output")
-    check_features(got[3], want[3], f"of {tree.describe()} (the output was then changed in place)", why=CLONE,
-                   reference=reference_with_diagnostics([tree], device, script, 0))
+    jobs = []
+    for tree_, names, xs in drawn:
+        names = list(dict.fromkeys(paths_of(tree_, "linear_relu_") + [""] + [n for n in names if n][:2]))
+        script = [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False], ["inplace", 0],
+                  ["get", 0, "a"]]
+        jobs.append(Job([tree_], script, f"a forward pass of {tree_.describe()}, then out.mul_(-3).add_(1) on its "
+                        "output", tree_))
+    for job, got, want in play_all(kata, device, jobs):
+        tree_ = job.case
+        check_features(got[3], want[3], f"of {tree_.describe()} (the output was then changed in place)", why=CLONE,
+                       reference=reference_with_diagnostics([tree_], device, job.script, 0))
 
 
-@given(case=st.permutations(STYLES).flatmap(lambda order: cases(must=[("multi", s) for s in order], picks=(0, 2))))
-@examples(4)
-def test_tuple_list_and_namedtuple_outputs_keep_their_structure(kata, device, case):
+@given(drawn=batches(structured_cases(), max_size=3))
+@examples(3)
+def test_tuple_list_and_namedtuple_outputs_keep_their_structure(kata, device, drawn):
     """A layer returning a tuple, list, namedtuple or nested tuple is recorded with that same structure, detached."""
-    tree, names, xs = case
     style = "tuple, list, namedtuple, torch.return_types, nested or LSTM"
-    bodies = paths_of(tree, "multi", ".body")
-    names = list(dict.fromkeys(bodies + names))
-    script = [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False], ["get", 0, "a"]]
-    got, want = play_both(kata, device, [tree], script, f"a forward pass through a layer returning a {style} output",
-                          why=STRUCTURE)
-    check_features(got[2], want[2], f"of {tree.describe()}", why=STRUCTURE)
+    jobs = []
+    for tree_, names, xs in drawn:
+        names = list(dict.fromkeys(paths_of(tree_, "multi", ".body") + names))
+        script = [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False], ["get", 0, "a"]]
+        jobs.append(Job([tree_], script, f"a forward pass through a layer returning a {style} output, in "
+                        f"{tree_.describe()}", tree_))
+    for job, got, want in play_all(kata, device, jobs, why=STRUCTURE):
+        check_features(got[2], want[2], f"of {job.case.describe()}", why=STRUCTURE)
 
 
-@given(case=cases())
-@examples(4)
-def test_features_hold_the_latest_forward_pass(kata, device, case):
+@given(drawn=batches(CASES_TWO_INPUTS))
+@examples(2)
+def test_features_hold_the_latest_forward_pass(kata, device, drawn):
     """A second forward pass replaces the features of the first: they are the latest outputs."""
-    tree, names, xs = case
-    script = [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False],
-              ["forward", 0, xs[1].make(device), False], ["get", 0, "a"]]
-    got, want = play_both(kata, device, [tree], script, "two forward passes", why=STRUCTURE)
-    check_features(got[3], want[3], f"after forward passes on {xs[0].describe()} then {xs[1].describe()}",
-                   why="After two forward passes each feature must be the output of the latest one.")
+    jobs = [Job([tree_], [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False],
+                          ["forward", 0, xs[1].make(device), False], ["get", 0, "a"]],
+                f"two forward passes of {tree_.describe()}", (tree_, xs))
+            for tree_, names, xs in drawn]
+    for job, got, want in play_all(kata, device, jobs, why=STRUCTURE):
+        tree_, xs = job.case
+        check_features(got[3], want[3], f"of {tree_.describe()} after forward passes on {xs[0].describe()} then "
+                       f"{xs[1].describe()}", why="After two forward passes each feature must be the output of the "
+                       "latest one.")
 
 
-@given(case=cases())
-@examples(4)
-def test_get_features_returns_a_new_dict_each_time(kata, device, case):
+@given(drawn=batches(CASES_TWO_INPUTS))
+@examples(2)
+def test_get_features_returns_a_new_dict_each_time(kata, device, drawn):
     """A dict from get_features() is the caller's: a later forward pass, or clearing it, changes nothing else."""
-    tree, names, xs = case
-    script = [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False], ["get", 0, "first"],
-              ["forward", 0, xs[1].make(device), False], ["show", "first"], ["clear", "first"], ["get", 0, "second"]]
-    got, want = play_both(kata, device, [tree], script, "get_features() around two forward passes", why=STRUCTURE)
+    jobs = [Job([tree_], [["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False],
+                          ["get", 0, "first"], ["forward", 0, xs[1].make(device), False], ["show", "first"],
+                          ["clear", "first"], ["get", 0, "second"]],
+                f"get_features() around two forward passes of {tree_.describe()}", tree_)
+            for tree_, names, xs in drawn]
     why = ("get_features() must return a new dict each time (dict(self._features)): a dict the caller kept "
            "from an earlier pass must not change under them.")
-    check_features(got[2], want[2], "after the first pass", why=why)
-    check_features(got[4], want[4], "(the dict returned after the first pass, read after a second pass)", why=why)
-    check_features(got[6], want[6], "after the caller cleared a dict returned earlier", why=why)
+    for job, got, want in play_all(kata, device, jobs, why=STRUCTURE):
+        on = f"(on {job.case.describe()})"
+        check_features(got[2], want[2], f"after the first pass {on}", why=why)
+        check_features(got[4], want[4], f"(the dict returned after the first pass, read after a second pass) {on}",
+                       why=why)
+        check_features(got[6], want[6], f"after the caller cleared a dict returned earlier {on}", why=why)
 
 
-@given(case=cases())
-@examples(5)
-def test_remove_hooks_stops_recording_and_keeps_the_features(kata, device, case):
+@given(drawn=batches(CASES_TWO_INPUTS))
+@examples(3)
+def test_remove_hooks_stops_recording_and_keeps_the_features(kata, device, drawn):
     """After remove_hooks() no hook of the extractor remains, a new pass records nothing, the old features stay."""
-    tree, names, xs = case
-    script = [["hooks", 0], ["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False],
-              ["get", 0, "a"], ["remove", 0], ["hooks", 0], ["forward", 0, xs[1].make(device), False],
-              ["get", 0, "b"]]
-    got, want = play_both(kata, device, [tree], script, "remove_hooks()", why=STRUCTURE)
-    left = got[5]["hooks"] - got[0]["hooks"]
-    if left:
-        fail(f"remove_hooks() did not remove the hooks: {left} still registered on the model. Keep the handles "
-             "register_forward_hook returns and call handle.remove() on each.")
-    check_features(got[3], want[3], "before remove_hooks()")
-    if "not_dict" not in got[7] and not got[7]["keys"]:
-        fail("get_features() is empty after remove_hooks(): remove_hooks() threw away the features; removing the "
-             "hooks must keep the features recorded so far readable (after a with-block, for instance).")
-    check_features(got[7], want[7], "after remove_hooks() and another forward pass",
-                   why="remove_hooks() did not remove the hooks: a forward pass after it still recorded features.")
+    jobs = [Job([tree_], [["hooks", 0], ["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False],
+                          ["get", 0, "a"], ["remove", 0], ["hooks", 0], ["forward", 0, xs[1].make(device), False],
+                          ["get", 0, "b"]],
+                f"remove_hooks() on an extractor of {describe_names(names)} in {tree_.describe()}", tree_)
+            for tree_, names, xs in drawn]
+    for job, got, want in play_all(kata, device, jobs, why=STRUCTURE):
+        on = f"(on {job.case.describe()})"
+        left = got[5]["hooks"] - got[0]["hooks"]
+        if left:
+            fail(f"remove_hooks() did not remove the hooks: {left} still registered on the model {on}. Keep "
+                 "the handles register_forward_hook returns and call handle.remove() on each.")
+        check_features(got[3], want[3], f"before remove_hooks() {on}")
+        if "not_dict" not in got[7] and not got[7]["keys"] and want[7]["keys"]:  # a ModuleList never runs
+            fail(f"get_features() is empty after remove_hooks() {on}: remove_hooks() threw away the features; "
+                 "removing the hooks must keep the features recorded so far readable (after a with-block, for "
+                 "instance).")
+        check_features(got[7], want[7], f"after remove_hooks() and another forward pass {on}",
+                       why="remove_hooks() did not remove the hooks: a forward pass after it still recorded features.")
 
 
-@given(case=cases())
-@examples(4)
-def test_remove_hooks_can_be_called_twice(kata, device, case):
+@given(drawn=batches(CASES))
+@examples(2)
+def test_remove_hooks_can_be_called_twice(kata, device, drawn):
     """Calling remove_hooks() a second time is harmless."""
-    tree, names, xs = case
-    script = [["hooks", 0], ["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False], ["remove", 0],
-              ["remove", 0], ["hooks", 0], ["get", 0, "a"]]
-    got, want = play_both(kata, device, [tree], script, "remove_hooks() twice", why="It must be safe to call twice.")
-    if got[5]["hooks"] != got[0]["hooks"]:
-        fail("after remove_hooks() twice, hooks are still registered on the model. It must be safe to call twice.")
-    check_features(got[6], want[6], "after remove_hooks() twice", why="It must be safe to call twice.")
+    why = "It must be safe to call twice."
+    jobs = [Job([tree_], [["hooks", 0], ["make", 0, 0, names, "list"], ["forward", 0, xs[0].make(device), False],
+                          ["remove", 0], ["remove", 0], ["hooks", 0], ["get", 0, "a"]],
+                f"remove_hooks() twice on {tree_.describe()}", tree_)
+            for tree_, names, xs in drawn]
+    for job, got, want in play_all(kata, device, jobs, why=why):
+        if got[5]["hooks"] != got[0]["hooks"]:
+            fail(f"after remove_hooks() twice, hooks are still registered on {job.case.describe()}. {why}")
+        check_features(got[6], want[6], f"of {job.case.describe()} after remove_hooks() twice", why=why)
 
 
-@given(case=cases(root=False), before=st.booleans())
-@examples(6)
-def test_remove_hooks_leaves_other_hooks_alone(kata, device, case, before):
+@given(drawn=batches(st.tuples(cases(root=False), BOOLS)))
+@examples(3)
+def test_remove_hooks_leaves_other_hooks_alone(kata, device, drawn):
     """remove_hooks() removes only the extractor's own hooks: a hook someone else registered still runs."""
-    tree, names, xs = case
-    foreign = ["foreign", 0, names[0]]
-    script = [["make", 0, 0, names, "list"], ["remove", 0], ["forward", 0, xs[0].make(device), False],
-              ["foreign_calls"]]
-    script.insert(0 if before else 1, foreign)
-    got, want = play_both(kata, device, [tree], script, "remove_hooks() with someone else's hook on the layer")
-    if got[-1]["calls"] != want[-1]["calls"]:
-        fail(f"remove_hooks() also removed a hook it did not register (on {names[0]!r}, registered "
-             f"{'before' if before else 'after'} the extractor's): remove only your own handles, never clear "
-             "module._forward_hooks.")
+    jobs = []
+    for (tree_, names, xs), before in drawn:
+        script = [["make", 0, 0, names, "list"], ["remove", 0], ["forward", 0, xs[0].make(device), False],
+                  ["foreign_calls"]]
+        script.insert(0 if before else 1, ["foreign", 0, names[0]])
+        jobs.append(Job([tree_], script, f"remove_hooks() with someone else's hook on {names[0]!r} of "
+                        f"{tree_.describe()}", (tree_, names, before)))
+    for job, got, want in play_all(kata, device, jobs):
+        tree_, names, before = job.case
+        if got[-1]["calls"] != want[-1]["calls"]:
+            fail(f"remove_hooks() also removed a hook it did not register (on {names[0]!r} of {tree_.describe()}, "
+                 f"registered {'before' if before else 'after'} the extractor's): remove only your own handles, "
+                 "never clear module._forward_hooks.")
 
 
-@st.composite
-def two_on_one(draw):
-    tree, names, xs = draw(cases(picks=(1, 3)))
-    others = draw(st.lists(st.sampled_from(tree.names()), min_size=0, max_size=2, unique=True))
-    return tree, names, xs, others
-
-
-@given(case=two_on_one())
-@examples(4)
-def test_two_extractors_on_one_model_can_be_removed_in_either_order(kata, device, case):
+@given(drawn=batches(two_on_one(), max_size=4))
+@examples(3)
+def test_two_extractors_on_one_model_can_be_removed_in_either_order(kata, device, drawn):
     """Two extractors on the same layers each record until their own remove_hooks(), removed in either order."""
-    for first in (0, 1):
-        _two_extractors_removed(kata, device, case, first)
+    jobs = [_two_extractors_removed(device, drawn_case, first) for drawn_case in drawn for first in (0, 1)]
+    which = ["the first", "the second"]
+    for job, got, want in play_all(kata, device, jobs):
+        tree_, first = job.case
+        on = f"on {tree_.describe()}"
+        where = (f"after remove_hooks() on {which[first]} extractor (created {which[first].split()[1]}) and another "
+                 f"pass, {on}")
+        for step in (6, 7):
+            check_features(got[step], want[step], f"of {which[step - 6]} extractor {where}", why=ORDER)
+        for step in (10, 11):
+            check_features(got[step], want[step], f"of {which[step - 10]} extractor after both were removed, {on}",
+                           why="remove_hooks() did not remove the hooks: a forward pass after it still recorded "
+                           "features.")
+        if got[12]["hooks"] != got[0]["hooks"]:
+            fail(f"{got[12]['hooks'] - got[0]['hooks']} hook(s) are left on the model after both extractors were "
+                 f"removed ({which[first]} first), {on}. {ORDER}")
 
 
-def _two_extractors_removed(kata, device, case, first):
-    tree, names, xs, others = case
+def _two_extractors_removed(device, drawn_case, first):
+    tree_, names, xs, others = drawn_case
     names_b = list(dict.fromkeys(names[:1] + others))
     second = 1 - first
     script = [["hooks", 0], ["make", 0, 0, names, "list"], ["make", 1, 0, names_b, "list"],
               ["forward", 0, xs[0].make(device), False], ["remove", first],
               ["forward", 0, xs[1].make(device), False], ["get", 0, "a"], ["get", 1, "b"], ["remove", second],
               ["forward", 0, xs[2].make(device), False], ["get", 0, "c"], ["get", 1, "d"], ["hooks", 0]]
-    got, want = play_both(kata, device, [tree], script, "two extractors on one model, removed one after the other")
-    which = ["the first", "the second"]
-    where = f"after remove_hooks() on {which[first]} extractor (created {which[first].split()[1]}) and another pass"
-    for step in (6, 7):
-        check_features(got[step], want[step], f"of {which[step - 6]} extractor {where}", why=ORDER)
-    for step in (10, 11):
-        check_features(got[step], want[step], f"of {which[step - 10]} extractor after both were removed",
-                       why="remove_hooks() did not remove the hooks: a forward pass after it still recorded features.")
-    if got[12]["hooks"] != got[0]["hooks"]:
-        fail(f"{got[12]['hooks'] - got[0]['hooks']} hook(s) are left on the model after both extractors were "
-             f"removed ({which[first]} first). {ORDER}")
+    return Job([tree_], script, f"two extractors on one model ({tree_.describe()}), removed one after the other",
+               (tree_, first))
 
 
-@given(a=cases(), b=cases())
-@examples(4)
-def test_two_extractors_on_two_models_keep_separate_features(kata, device, a, b):
+@given(drawn=batches(st.tuples(CASES_TWO_INPUTS, CASES_TWO_INPUTS), max_size=6))
+@examples(2)
+def test_two_extractors_on_two_models_keep_separate_features(kata, device, drawn):
     """Two extractors on two models each keep their own model's features: instances share no state."""
-    (tree_a, names_a, xs_a), (tree_b, names_b, xs_b) = a, b
-    script = [["make", 0, 0, names_a, "list"], ["make", 1, 1, names_b, "list"],
-              ["forward", 0, xs_a[0].make(device), False], ["forward", 1, xs_b[0].make(device), False],
-              ["remove", 1], ["forward", 0, xs_a[1].make(device), False], ["get", 0, "a"], ["get", 1, "b"]]
-    got, want = play_both(kata, device, [tree_a, tree_b], script, "two extractors on two models")
-    check_features(got[6], want[6], "of the first extractor, with a second one on another model (then removed)",
-                   why="The first extractor's features changed with the second's: " + SEPARATE)
-    check_features(got[7], want[7], "of the second extractor", why=SEPARATE)
+    jobs = [Job([tree_a, tree_b], [["make", 0, 0, names_a, "list"], ["make", 1, 1, names_b, "list"],
+                                   ["forward", 0, xs_a[0].make(device), False],
+                                   ["forward", 1, xs_b[0].make(device), False], ["remove", 1],
+                                   ["forward", 0, xs_a[1].make(device), False], ["get", 0, "a"], ["get", 1, "b"]],
+                f"two extractors on two models ({tree_a.describe()}; {tree_b.describe()})",
+                f"(on {tree_a.describe()}; the other model is {tree_b.describe()})")
+            for (tree_a, names_a, xs_a), (tree_b, names_b, xs_b) in drawn]
+    for job, got, want in play_all(kata, device, jobs):
+        check_features(got[6], want[6], f"of the first extractor, with a second one on another model (then removed) "
+                       f"{job.case}", why="The first extractor's features changed with the second's: " + SEPARATE)
+        check_features(got[7], want[7], f"of the second extractor {job.case}", why=SEPARATE)
 
 
-@given(case=cases())
-@examples(6)
-def test_with_statement_binds_the_extractor_and_removes_the_hooks_on_leaving(kata, device, case):
+@given(drawn=batches(CASES_TWO_INPUTS))
+@examples(3)
+def test_with_statement_binds_the_extractor_and_removes_the_hooks_on_leaving(kata, device, drawn):
     """`with FeatureExtractor(...) as fx` binds fx to the extractor; leaving removes the hooks, keeps the features."""
-    tree, names, xs = case
-    body = [["forward", 0, xs[0].make(device), False], ["get", 0, "in"]]
-    script = [["hooks", 0], ["with", 0, 0, names, body, None], ["hooks", 0],
-              ["forward", 0, xs[1].make(device), False], ["get", 0, "after"]]
-    got, want = play_both(kata, device, [tree], script, "a with-block around a forward pass")
-    if not got[1]["bound_is_fx"]:
-        fail("`with extractor as fx` bound fx to something else: __enter__ must return self.")
-    check_features(got[1]["body"][1], want[1]["body"][1], "inside the with-block")
-    left = got[2]["hooks"] - got[0]["hooks"]
-    if left:
-        fail(f"{left} hook(s) are still registered after the with-block: __exit__ must call remove_hooks().")
-    check_features(got[4], want[4], "after the with-block and another forward pass",
-                   why="__exit__ must call remove_hooks(), and keep the features recorded inside the block.")
+    jobs = []
+    for tree_, names, xs in drawn:
+        body = [["forward", 0, xs[0].make(device), False], ["get", 0, "in"]]
+        script = [["hooks", 0], ["with", 0, 0, names, body, None], ["hooks", 0],
+                  ["forward", 0, xs[1].make(device), False], ["get", 0, "after"]]
+        jobs.append(Job([tree_], script, f"a with-block around a forward pass of {tree_.describe()}", tree_))
+    for job, got, want in play_all(kata, device, jobs):
+        on = f"(on {job.case.describe()})"
+        if not got[1]["bound_is_fx"]:
+            fail(f"`with extractor as fx` bound fx to something else {on}: __enter__ must return self.")
+        check_features(got[1]["body"][1], want[1]["body"][1], f"inside the with-block {on}")
+        left = got[2]["hooks"] - got[0]["hooks"]
+        if left:
+            fail(f"{left} hook(s) are still registered after the with-block {on}: __exit__ must call "
+                 "remove_hooks().")
+        check_features(got[4], want[4], f"after the with-block and another forward pass {on}",
+                       why="__exit__ must call remove_hooks(), and keep the features recorded inside the block.")
 
 
-@given(case=cases())
-@examples(4)
-def test_an_exception_in_the_with_block_propagates_and_removes_the_hooks(kata, device, case):
+@given(drawn=batches(CASES))
+@examples(2)
+def test_an_exception_in_the_with_block_propagates_and_removes_the_hooks(kata, device, drawn):
     """When the with-block raises (KeyboardInterrupt too), the hooks are removed and the exception goes on."""
-    for raise_kind in ("error", "interrupt"):
-        _with_block_raising(kata, device, case, raise_kind)
-
-
-def _with_block_raising(kata, device, case, raise_kind):
-    tree, names, xs = case
-    body = [["forward", 0, xs[0].make(device), False]]
-    script = [["hooks", 0], ["with", 0, 0, names, body, raise_kind], ["hooks", 0]]
-    got, _ = play_both(kata, device, [tree], script, "a with-block that raises")
-    what = "an exception" if raise_kind == "error" else "KeyboardInterrupt"
-    left = got[2]["hooks"] - got[0]["hooks"]
-    if left:
-        fail(f"{left} hook(s) are still registered after the with-block raised {what}: __exit__ runs on an "
-             "exception too, and must remove the hooks.")
-    if not got[1]["propagated"]:
-        fail(f"{what} raised inside the with-block was swallowed: __exit__ must return None or False.")
+    jobs = [Job([tree_], [["hooks", 0], ["with", 0, 0, names, [["forward", 0, xs[0].make(device), False]], raise_kind],
+                          ["hooks", 0]],
+                f"a with-block that raises, around a forward pass of {tree_.describe()}", (tree_, raise_kind))
+            for tree_, names, xs in drawn for raise_kind in ("error", "interrupt")]
+    for job, got, _ in play_all(kata, device, jobs, judge=False):
+        tree_, raise_kind = job.case
+        what = "an exception" if raise_kind == "error" else "KeyboardInterrupt"
+        left = got[2]["hooks"] - got[0]["hooks"]
+        if left:
+            fail(f"{left} hook(s) are still registered after the with-block raised {what} (on {tree_.describe()}): "
+                 "__exit__ runs on an exception too, and must remove the hooks.")
+        if not got[1]["propagated"]:
+            fail(f"{what} raised inside the with-block was swallowed (on {tree_.describe()}): __exit__ must return "
+                 "None or False.")

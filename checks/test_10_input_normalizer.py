@@ -416,7 +416,7 @@ def test_the_callers_tensor_is_not_modified_in_place(kata, device, case, by_keyw
     xs, offset = case
     x = make(xs, offset, device)
     step = {"kwargs": {"x": x}} if by_keyword else {"args": [x]}
-    why = ("Build a new tensor with out-of-place ops, (x - x.mean()) / (x.std() + eps), not sub_()/div_(): "
+    why = ("Build a new tensor with out-of-place ops, (x - x.mean()) / (x.std() + eps), never sub_()/div_() in place: "
            "the caller still owns x.")
     doing = f"calling the hooked module on {xs.describe()}"
     report = kata.run(session, "scaleshift", [], {}, [step], doing=doing, why=KEYWORD if by_keyword else why)

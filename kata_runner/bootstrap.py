@@ -1,6 +1,8 @@
-"""First-run set-up for `python3 -m kata_runner`: a project virtual environment in .venv.
+"""First-run set-up for `python3 -m kata_runner`: a project virtual environment in .venv; and the choice of
+course (`--course DIR`), which has to be made before the rest of the engine is imported.
 
-Standard library only, because it runs before anything is installed. It creates .venv once,
+Standard library only, because it runs before anything is installed. In a source checkout of the
+engine (a clone of torch-katas: pyproject.toml next to the package) it creates .venv once,
 installs the project into it (again only when pyproject.toml changes), then re-runs the command
 with .venv's Python. A local torch wheel (pip's configured --find-links) is preferred over a
 multi-GB download, which is what a plain `pip install torch` fetches on Linux.
@@ -18,6 +20,35 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 STAMP = VENV / "torch-katas.stamp"
 LOG = VENV / "setup.log"
+
+
+def select_course(argv: list[str]) -> None:
+    """`kata --course DIR ...`: export DIR as $KATA_COURSE for registry.py, which finds the course once, on
+    import. Only the options before the command are the group's; a bad DIR is reported by the CLI."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--course":
+            value = next(args, None)
+        elif arg.startswith("--course="):
+            value = arg.partition("=")[2]
+        elif arg.startswith("-"):
+            continue
+        else:
+            return  # the command: what follows is its own
+        if value:
+            os.environ["KATA_COURSE"] = os.path.abspath(os.path.expanduser(value))
+
+
+def kata_main() -> None:
+    """The `kata` command's entry point."""
+    select_course(sys.argv[1:])
+    from kata_runner.cli import main
+
+    main()
+
+
+def is_source_checkout() -> bool:
+    return (ROOT / "pyproject.toml").is_file() and (ROOT / "kata_runner").is_dir()
 
 
 def venv_python() -> Path:
@@ -62,8 +93,10 @@ def install() -> None:
 
 
 def ensure_environment() -> None:
-    """Make sure .venv is set up, then continue inside it (re-executing this command if needed)."""
-    if os.environ.get("KATA_NO_BOOTSTRAP"):
+    """Make sure .venv is set up, then continue inside it (re-executing this command if needed). An engine
+    installed with pip (no pyproject.toml next to the package) needs no set-up."""
+    select_course(sys.argv[1:])
+    if os.environ.get("KATA_NO_BOOTSTRAP") or not is_source_checkout():
         return
     if sys.version_info < (3, 10):  # noqa: UP036 - this module runs on whatever python3 the learner has
         sys.exit("torch-katas needs Python 3.10 or newer; run it with python3.10+.")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kata_runner import __version__
-from kata_runner.registry import PACKAGE_DIR, PROJECT_ROOT, Kata, state_dir
+from kata_runner.registry import COURSE_TOML, PACKAGE_DIR, PROJECT_ROOT, Kata, state_dir
 from kata_runner.results import KataResult
 from kata_runner.storage import atomic_write_text, read_json, write_json
 
@@ -53,7 +53,7 @@ def file_digest(path: Path) -> str:
 def harness_fingerprint() -> str:
     """Changes whenever the harness itself changes (its code, registry or root conftest)."""
     h = hashlib.sha256(__version__.encode())
-    files = sorted(PACKAGE_DIR.glob("*.py")) + [PACKAGE_DIR / "katas.toml", PROJECT_ROOT / "conftest.py"]
+    files = sorted(PACKAGE_DIR.glob("*.py")) + [COURSE_TOML, PROJECT_ROOT / "conftest.py"]
     for path in files:
         h.update(path.name.encode())
         h.update(file_digest(path).encode())

@@ -20,7 +20,16 @@ from kata_runner.grader import GradeOptions
 from kata_runner.invocation import command
 from kata_runner.isolation import CAN_FORK, Limits
 from kata_runner.project import default_kata_dir, display_path, set_learner_cwd
-from kata_runner.registry import SOLUTIONS_DIR, Kata, UnknownKata, all_katas, find_kata
+from kata_runner.registry import (
+    SOLUTIONS_DIR,
+    CourseError,
+    Kata,
+    NoCourse,
+    UnknownKata,
+    all_katas,
+    course_info,
+    find_kata,
+)
 from kata_runner.render import (
     Prose,
     make_console,
@@ -130,18 +139,54 @@ def closest_kata(value: str) -> Kata | None:
     return keys[found[0]] if found else None
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+COURSE_HELP = "The course folder (holds course.toml; default: found from the current folder up, or $KATA_COURSE)."
+NEEDS_NO_COURSE = {"new"}
+
+
+class CourseGroup(click.Group):
+    """Remembers the subcommand's own arguments, so that `kata list --help` works outside a course."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        found = super().resolve_command(ctx, args)
+        ctx.meta["kata.command_args"] = found[2]
+        return found
+
+
+@click.group(cls=CourseGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="torch-katas")
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path), default=None, help=COURSE_HELP)
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, course: Path | None) -> None:
     """torch-katas: learn nn.Module internals one kata at a time.
 
     Start with `kata next`; edit the file it names; run `kata check` or `kata watch`.
     """
     set_learner_cwd(Path.cwd())
     ctx.call_on_close(lambda: set_learner_cwd(None))
+    asks_for_help = {"-h", "--help"} & set(ctx.meta.get("kata.command_args", ()))
+    if ctx.invoked_subcommand not in NEEDS_NO_COURSE and not asks_for_help:
+        require_course_here(course)
     if ctx.invoked_subcommand is None:
         ctx.invoke(next_cmd)
+
+
+def require_course_here(course: Path | None) -> None:
+    """The course this process found on import (registry.py) must exist, and be the one --course names."""
+    from kata_runner import registry
+
+    if course is not None and course.resolve() != registry.COURSE_ROOT:
+        # Only when the CLI runs inside another program: the `kata` command reads --course before importing.
+        raise click.ClickException(f"--course {course}: this process already loaded the course at "
+                                   f"{registry.COURSE_ROOT}; set KATA_COURSE before starting it instead.")
+    message = registry.missing_course_message()
+    if message:
+        raise click.ClickException(message.replace("`kata new DIR`", f"`{command('new', 'DIR')}`"))
+    try:
+        all_katas()
+    except CourseError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @cli.command("list")
@@ -164,7 +209,7 @@ def next_cmd(**options: Any) -> None:
     console = make_console()
     found = course.current()
     if found is None:
-        console.print(f"[green]All {len(all_katas())} katas pass.[/] Well done: you have finished the course.")
+        console.print(f"[green]All {len(all_katas())} katas pass.[/] {escape(course_info().final)}")
         return
     kata, result = found
     print_kata_header(console, kata, kata.impl_path(course.kata_dir))
@@ -297,15 +342,18 @@ def watch_cmd(**options: Any) -> None:
     "--kata-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder of solutions to verify (default: solutions/).",
+    help="Folder of solutions to verify, e.g. a private one kept outside the course (default: solutions/).",
 )
 @click.option("--device", "devices", multiple=True, type=click.Choice(["cpu", "cuda"]), help=HELP["device"])
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help=HELP["jobs"])
 @click.option(
     "--refresh-stubs", is_flag=True, help="Record the current katas/ stubs as the copies `kata reset` restores."
 )
-def verify_cmd(kata_dir: Path | None, devices: tuple[str, ...], jobs: int | None, refresh_stubs: bool) -> None:
-    """Author check: every solution passes, every stub is "not started", every kata is complete."""
+@click.option("--no-variants", is_flag=True, help="Skip grading the correct_*.py and mistake_*.py variants (faster).")
+def verify_cmd(kata_dir: Path | None, devices: tuple[str, ...], jobs: int | None, refresh_stubs: bool,
+               no_variants: bool) -> None:
+    """Author check: every kata is complete, every solution passes, every stub is "not started", every correct
+    variant passes and every mistake variant fails saying its EXPECT phrase."""
     from kata_runner.course import snapshot_pristine_stubs
     from kata_runner.verify import verify
 
@@ -313,7 +361,7 @@ def verify_cmd(kata_dir: Path | None, devices: tuple[str, ...], jobs: int | None
     if refresh_stubs:
         console.print(f"Recorded the stubs in {display_path(snapshot_pristine_stubs())}")
     solutions = resolve_kata_dir(kata_dir, solutions=kata_dir is None)
-    rows = verify(solutions, tuple(dict.fromkeys(devices)), jobs or os.cpu_count() or 1)
+    rows = verify(solutions, tuple(dict.fromkeys(devices)), jobs or os.cpu_count() or 1, variants=not no_variants)
     for row in rows:
         solution = row.solution.verdict.label if row.solution else "-"
         stub = row.stub.verdict.label if row.stub else "-"
@@ -324,7 +372,44 @@ def verify_cmd(kata_dir: Path | None, devices: tuple[str, ...], jobs: int | None
     bad = [row for row in rows if not row.ok]
     if bad:
         raise click.ClickException(f"{len(bad)} of {len(rows)} katas have problems (listed above).")
-    console.print(f"[green]All {len(rows)} katas verified[/] against {display_path(solutions)}.")
+    checked = "" if no_variants else f" and {sum(len(row.variants) for row in rows)} variants"
+    console.print(f"[green]All {len(rows)} katas verified[/] against {display_path(solutions)}{checked}.")
+
+
+@cli.command("new")
+@click.argument("course_dir", type=click.Path(file_okay=False, path_type=Path))
+def new_cmd(course_dir: Path) -> None:
+    """Author tool: scaffold a new course in COURSE_DIR (new or empty), with one example kata."""
+    from kata_runner.scaffold import ScaffoldError, new_course
+
+    try:
+        made = new_course(course_dir)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    console = make_console()
+    console.print(Prose(f"Created the course {made.name} in {display_path(made.root)} ({len(made.files)} files)."))
+    console.print(Prose(f"Next: cd {display_path(made.root)}, then `{command('list')}`, `{command('check', '01')}`, "
+                        f"`{command('verify')}`; `{command('add', 'SLUG')}` adds a kata. torch-katas' "
+                        "docs/authoring.md explains how to write checks."))
+
+
+@cli.command("add")
+@click.argument("slug")
+@click.option("--title", default=None, help="The kata's title (default: made from the slug).")
+def add_cmd(slug: str, title: str | None) -> None:
+    """Author tool: add a kata skeleton (registry entry, stub, checks, solution, variants) to this course."""
+    from kata_runner.registry import PROJECT_ROOT
+    from kata_runner.scaffold import ScaffoldError, add_kata
+
+    try:
+        added = add_kata(PROJECT_ROOT, slug, title)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    console = make_console()
+    console.print(Prose(f"Added kata {added.id} ({added.slug}) to {display_path(PROJECT_ROOT / 'course.toml')}:"))
+    for path in added.files:
+        console.print(Prose(f"  {display_path(path)}"))
+    console.print(Prose(f"Fill in the TODOs, then run `{command('verify', '--refresh-stubs')}`."))
 
 
 @cli.command("grade")
@@ -396,7 +481,7 @@ def export_gradescope_cmd(out: Path) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path(".github/workflows/classroom.yml"),
               show_default=True, help="Where to write the workflow.")
 def export_classroom_cmd(out: Path) -> None:
-    """Write the GitHub Classroom autograding workflow: a step per kata, worth its weight in katas.toml."""
+    """Write the GitHub Classroom autograding workflow: a step per kata, worth its weight in course.toml."""
     from kata_runner.github_classroom import PointsError, workflow_yaml
     from kata_runner.storage import atomic_write_text
 
@@ -422,7 +507,8 @@ def selftest_cmd(pytest_args: tuple[str, ...]) -> None:
     steps = [
         ["-m", "ruff", "check", "."],
         ["-m", "mypy"],
-        ["-m", "kata_runner", "verify"],
+        # The variants are graded by tests/test_variants.py below (which also proves every spec has teeth).
+        ["-m", "kata_runner", "verify", "--no-variants"],
         # The whole gate grades ~700 mutants (about half an hour on two cores); CI grades a fixed sample.
         ["bench/mutation.py", "--sample", str(MUTATION_SAMPLE)],
         # `tests` by name: pyproject's testpaths is checks/, for the learner's IDE.
@@ -438,6 +524,9 @@ def selftest_cmd(pytest_args: tuple[str, ...]) -> None:
 def main() -> None:
     try:
         cli(prog_name="kata")
+    except (NoCourse, CourseError) as exc:  # found deeper than the group's check, e.g. a course.toml edited meanwhile
+        click.ClickException(str(exc)).show()
+        sys.exit(1)
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(130)
 

@@ -12,11 +12,13 @@ from pathlib import Path
 
 from kata_runner.cache import ResultCache
 from kata_runner.grader import GradeOptions, grade_many
-from kata_runner.registry import KATAS_DIR, PACKAGE_DIR, Kata, all_katas
+from kata_runner.registry import KATAS_DIR, STUBS_PATH, CourseError, Kata, all_katas
 from kata_runner.results import KataResult, Verdict
 from kata_runner.storage import State, atomic_write_bytes, atomic_write_text, backup
 
-PRISTINE_FILE = PACKAGE_DIR / "pristine_stubs.json"
+# The stubs as the author wrote them, recorded in the course (`kata verify --refresh-stubs`): `kata reset`
+# restores them whatever the learner did to katas/.
+PRISTINE_FILE = STUBS_PATH
 
 
 @dataclass
@@ -85,9 +87,17 @@ def next_hint(kata: Kata, state: State | None = None) -> Hint:
     return Hint(kata, number, kata.hints[:number])
 
 
+class NoPristineStub(CourseError):
+    """The course records no pristine copy of this stub: the message says how to record one."""
+
+
 def pristine_stub(kata: Kata) -> str:
-    stubs = json.loads(PRISTINE_FILE.read_text(encoding="utf-8"))
-    return stubs[kata.filename]
+    try:
+        stubs = json.loads(PRISTINE_FILE.read_text(encoding="utf-8"))
+        return str(stubs[kata.filename])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise NoPristineStub(f"{PRISTINE_FILE} holds no pristine copy of {kata.filename}: the course's author records "
+                             "them with `kata verify --refresh-stubs`.") from None
 
 
 def snapshot_pristine_stubs() -> Path:

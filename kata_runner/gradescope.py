@@ -9,17 +9,18 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from kata_runner.registry import CHECKS_DIR, PACKAGE_DIR, PROJECT_ROOT
+from kata_runner.registry import CHECKS_DIR, COURSE_TOML, PACKAGE_DIR, PROJECT_ROOT, STUBS_PATH
 
 SCRIPTS = ("setup.sh", "run_autograder")
 
 
 def autograder_files() -> list[Path]:
-    """The project files the autograder needs: the harness, the checks, and what installs them."""
+    """The files the autograder needs: the engine and what installs it, the course (course.toml, the pristine
+    stubs) and its checks. run_autograder grades from that folder, where the engine finds course.toml."""
     files = [PROJECT_ROOT / name for name in ("pyproject.toml", "README.md", "conftest.py")]
-    files += sorted(PACKAGE_DIR.glob("*.py")) + [PACKAGE_DIR / "katas.toml", PACKAGE_DIR / "pristine_stubs.json"]
-    files += sorted(CHECKS_DIR.glob("*.py"))
-    return files
+    files += sorted(PACKAGE_DIR.glob("*.py")) + [PACKAGE_DIR / "pytest_settings.ini"]
+    files += [COURSE_TOML, STUBS_PATH] + sorted(CHECKS_DIR.glob("*.py"))
+    return [path for path in files if path.is_file()]
 
 
 def build_autograder_zip(out: Path) -> Path:

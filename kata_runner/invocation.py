@@ -7,9 +7,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from kata_runner.registry import PROJECT_ROOT
+from kata_runner.bootstrap import venv_python
 
-VENV_PYTHON = PROJECT_ROOT / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+VENV_PYTHON = venv_python()  # where the first-run set-up of a source checkout puts the engine
 
 
 def _interpreter() -> str:

@@ -87,7 +87,9 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "device" not in metafunc.fixturenames:
+    # Only a course's checks: with the engine installed, this plugin loads into every pytest run, and
+    # another project's tests may have a `device` fixture of their own.
+    if "device" not in metafunc.fixturenames or kata_for_check_file(metafunc.definition.path) is None:
         return
     wanted = metafunc.config.getoption("device") or ["cpu", "cuda"]
     params = []
@@ -205,7 +207,7 @@ def kata(request: pytest.FixtureRequest) -> Iterator[Subject | InlineSubject]:
     observations. The judge never imports the learner's file."""
     entry = kata_for_check_file(request.path)
     if entry is None:
-        pytest.fail(f"{request.path.name} is not a registered kata check (see kata_runner/katas.toml).")
+        pytest.fail(f"{request.path.name} is not a registered kata check (see course.toml).")
     path = entry.impl_path(kata_dir(request.config))
     subject: Subject | InlineSubject = InlineSubject(path) if in_process(request.config) else Subject(path)
     _subjects.append(subject)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kata_runner.registry import KATAS_DIR, PROJECT_ROOT
+from kata_runner.registry import COURSE_FILE, KATAS_DIR, PROJECT_ROOT
 
 _learner_cwd: Path | None = None
 
@@ -22,7 +22,8 @@ def learner_cwd() -> Path:
 
 
 def find_project_root(start: Path | None = None) -> Path | None:
-    """The nearest folder at or above `start` (default: the current folder) that holds katas/ and checks/."""
+    """The nearest folder at or above `start` (default: the current folder) that holds a course.toml, or
+    katas/ and checks/ (a learner's copy of a course's folders)."""
     here = (start or learner_cwd()).resolve()
     for folder in (here, *here.parents):
         if _holds_course(folder):
@@ -32,13 +33,13 @@ def find_project_root(start: Path | None = None) -> Path | None:
 
 def _holds_course(folder: Path) -> bool:
     try:
-        return (folder / "katas").is_dir() and (folder / "checks").is_dir()
+        return (folder / COURSE_FILE).is_file() or ((folder / "katas").is_dir() and (folder / "checks").is_dir())
     except OSError:  # a folder we may not look into (the subject runs as nobody, see sandbox.py)
         return False
 
 
 def default_kata_dir() -> Path:
-    """katas/ of the project the learner is in (from any sub-folder), else the one next to this package."""
+    """katas/ of the project the learner is in (from any sub-folder), else the course's."""
     root = find_project_root()
     return root / "katas" if root else KATAS_DIR
 

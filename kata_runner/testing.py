@@ -48,7 +48,7 @@ def module_constant(path: Path, name: str) -> object:
     raise AssertionError(f"{path} defines no {name}")
 
 
-def stage(source: Path, folder: Path, kata: Kata | None = None) -> Path:
+def stage(source: Path, folder: Path, kata: Kata | None = None, solutions_dir: Path = SOLUTIONS_DIR) -> Path:
     """Copy the implementation at `source` into `folder` as the kata's file (the kata named by the
     folder or file name of `source`, unless given), with every reference module it loads through
     `solution("NN")` embedded, so that it runs where `solutions/` cannot be seen. Line numbers are kept
@@ -57,21 +57,25 @@ def stage(source: Path, folder: Path, kata: Kata | None = None) -> Path:
     if kata is None:
         kata = find_kata((source.parent.name if source.parent.name[:2].isdigit() else source.name)[:2])
     target = folder / kata.filename
-    target.write_text(with_references(text), encoding="utf-8")
+    target.write_text(with_references(text, solutions_dir), encoding="utf-8")
     return target
 
 
-def with_references(text: str) -> str:
+def with_references(text: str, solutions_dir: Path = SOLUTIONS_DIR) -> str:
     wanted = list(dict.fromkeys(ASKS_FOR_SOLUTION.findall(text)))
     if not wanted:
         return text
-    parts = ["import sys as _kata_sys, types as _kata_types"]
+    parts = ["import sys as _kata_sys, types as _kata_types, linecache as _kata_linecache"]
     for kata_id in wanted:
         kata = find_kata(kata_id)
         name = f"kata_solution_{kata.name}"
-        source = kata.impl_path(SOLUTIONS_DIR).read_text(encoding="utf-8")
+        source = kata.impl_path(solutions_dir).read_text(encoding="utf-8")
         filename = f"reference/{kata.filename}"
         parts.append(f"_kata_sys.modules[{name!r}] = _kata_types.ModuleType({name!r})")
+        # inspect.getsource(solution("NN")) works on the embedded reference too (a variant may edit its source).
+        parts.append(f"_kata_sys.modules[{name!r}].__file__ = {filename!r}")
+        parts.append(f"_kata_linecache.cache[{filename!r}] = ({len(source)}, None, {source.splitlines(True)!r}, "
+                     f"{filename!r})")
         parts.append(f"exec(compile({source!r}, {filename!r}, 'exec'), _kata_sys.modules[{name!r}].__dict__)")
     prelude = "; ".join(parts) + "\n"
     lines = text.splitlines(keepends=True)

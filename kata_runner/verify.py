@@ -4,7 +4,9 @@ Every registered kata has its three files and at least two hints; its stub teach
 TODO, NotImplementedError) and matches the pristine copy `kata reset` restores; its checks import
 nothing from katas/ or solutions/ and open with their contract clauses, every clause naming the specs
 that enforce it and every spec named by a clause; every solution passes every spec on every available
-device; and every stub is graded "not started".
+device; every stub is graded "not started"; and the author's variants (variants/NN_slug/, or the
+folder course.toml names) prove the checks: every correct_*.py passes, every mistake_*.py fails with
+its EXPECT phrase in a failing spec's message.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from __future__ import annotations
 import ast
 import json
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kata_runner.course import PRISTINE_FILE
 from kata_runner.registry import SOLUTIONS_DIR, Kata, all_katas
-from kata_runner.results import KataResult, Verdict
+from kata_runner.results import KataResult, SpecStatus, Verdict
 
 FORBIDDEN_ROOTS = ("katas", "solutions")
 
@@ -28,6 +31,7 @@ class KataVerification:
     problems: list[str] = field(default_factory=list)
     solution: KataResult | None = None
     stub: KataResult | None = None
+    variants: list[tuple[Path, KataResult]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -115,9 +119,42 @@ def check_files(kata: Kata, solutions_dir: Path, pristine: dict[str, str]) -> li
     return problems
 
 
-def verify(solutions_dir: Path = SOLUTIONS_DIR, devices: tuple[str, ...] = (), jobs: int = 1) -> list[KataVerification]:
+def variant_files(kata: Kata) -> list[Path]:
+    """The kata's correct_*.py and mistake_*.py variants (none when its variants folder does not exist)."""
+    folder = kata.variants_path
+    return sorted(folder.glob("correct_*.py")) + sorted(folder.glob("mistake_*.py"))
+
+
+def judge_variant(path: Path, result: KataResult) -> str | None:
+    """A problem with a variant's result, or None when it is what the variant's name promises."""
+    if path.name.startswith("correct_"):
+        if result.verdict is Verdict.PASS:
+            return None
+        first = result.first_failure
+        detail = f"{first.title}: {first.message.splitlines()[0]}" if first and first.message else result.message
+        return f"correct variant {path.name} is graded {result.verdict.label}: {detail}"
+    from kata_runner.testing import module_constant
+
+    try:
+        phrase = str(module_constant(path, "EXPECT"))
+    except (AssertionError, ValueError, OSError):
+        return f"mistake variant {path.name} defines no EXPECT = \"...\" (the phrase a failing spec must say)"
+    failing = [s for s in result.specs if s.status in (SpecStatus.FAIL, SpecStatus.ERROR)]
+    if result.verdict is not Verdict.FAIL:
+        return f"mistake variant {path.name} is graded {result.verdict.label}, not fail: {result.message}"
+    if not any(phrase.lower() in s.message.lower() for s in failing):
+        said = "; ".join(s.message.splitlines()[0] for s in failing if s.message)[:300]
+        return f"mistake variant {path.name} fails, but no failing spec mentions {phrase!r} (they say: {said})"
+    return None
+
+
+def verify(solutions_dir: Path = SOLUTIONS_DIR, devices: tuple[str, ...] = (), jobs: int = 1,
+           variants: bool = True) -> list[KataVerification]:
+    """Check every kata; grade its solution, its stub and (unless `variants` is False) its variants in one
+    batch of `jobs` graders at a time."""
     from kata_runner.grader import GradeOptions, grade_many
     from kata_runner.registry import KATAS_DIR
+    from kata_runner.testing import stage
 
     try:
         pristine = json.loads(PRISTINE_FILE.read_text(encoding="utf-8"))
@@ -126,8 +163,23 @@ def verify(solutions_dir: Path = SOLUTIONS_DIR, devices: tuple[str, ...] = (), j
     rows = [KataVerification(k, check_files(k, solutions_dir, pristine)) for k in all_katas()]
     gradable = [row for row in rows if row.kata.check_path.is_file()]
     jobs_list = [(row.kata, solutions_dir) for row in gradable] + [(row.kata, KATAS_DIR) for row in gradable]
-    results = grade_many(jobs_list, GradeOptions(devices=devices), max_parallel=jobs)
-    for row, solution, stub in zip(gradable, results[: len(gradable)], results[len(gradable) :]):
+    staged: list[tuple[KataVerification, Path]] = []
+    with tempfile.TemporaryDirectory(prefix="kata-verify-") as scratch:
+        if variants:
+            for row in gradable:
+                for path in variant_files(row.kata):
+                    folder = Path(scratch) / f"{len(staged)}_{path.stem}"
+                    folder.mkdir()
+                    try:
+                        stage(path, folder, row.kata, solutions_dir)
+                    except (OSError, UnicodeDecodeError, LookupError) as exc:
+                        row.problems.append(f"variant {path.name} cannot be staged: {exc}")
+                        continue
+                    staged.append((row, path))
+                    jobs_list.append((row.kata, folder))
+        results = grade_many(jobs_list, GradeOptions(devices=devices), max_parallel=jobs)
+    count = len(gradable)
+    for row, solution, stub in zip(gradable, results[:count], results[count : 2 * count]):
         row.solution, row.stub = solution, stub
         if solution.verdict is not Verdict.PASS:
             first = solution.first_failure
@@ -137,4 +189,9 @@ def verify(solutions_dir: Path = SOLUTIONS_DIR, devices: tuple[str, ...] = (), j
             passing = [s.title for s in stub.specs if s.status.value == "pass"]
             detail = f"specs passing on the stub: {passing}" if passing else stub.message
             row.problems.append(f"stub is graded {stub.verdict.label}, not 'not started' ({detail})")
+    for (row, path), result in zip(staged, results[2 * count :]):
+        row.variants.append((path, result))
+        problem = judge_variant(path, result)
+        if problem:
+            row.problems.append(problem)
     return rows

@@ -19,7 +19,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from kata_runner.registry import PROJECT_ROOT, Kata
+from kata_runner.registry import PACKAGE_DIR, PROJECT_ROOT, Kata
+
+# The engine's own pytest settings: a course needs no pyproject.toml or pytest.ini of its own.
+PYTEST_SETTINGS = PACKAGE_DIR / "pytest_settings.ini"
 
 T = TypeVar("T")
 
@@ -116,7 +119,11 @@ def pytest_args(check_files: Sequence[Path], devices: Sequence[str], spec_timeou
     args = [str(path) for path in check_files]
     args += [
         f"--rootdir={PROJECT_ROOT}",
-        "-c", str(PROJECT_ROOT / "pyproject.toml"),
+        "-c", str(PYTEST_SETTINGS),
+        # Without it, -c would make the settings' folder the conftest boundary and skip a course's conftest.py.
+        f"--confcutdir={PROJECT_ROOT}",
+        # By name, as the entry point and this repo's conftest.py name it, so that it is registered once.
+        "-p", "kata_runner.plugin",
         "-p", "pytest_timeout",
         # Hypothesis's plugin gives every parametrized spec ([cpu], [cuda]) its own seed; without it the
         # grader would draw other inputs than a plain `pytest checks/` does.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kata_runner.registry import all_katas
+from kata_runner.registry import PROJECT_ROOT, all_katas
 
 pytest_plugins = ["pytester"]
 
@@ -18,6 +18,8 @@ def private_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     state = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("KATA_STATE_DIR", str(state))
     monkeypatch.delenv("KATA_DIR", raising=False)
+    # Subprocesses (pytester's, the CLI's) find this repo's course wherever they run, as this process did.
+    monkeypatch.setenv("KATA_COURSE", str(PROJECT_ROOT))
     monkeypatch.setenv("NO_COLOR", "1")
     return state
 

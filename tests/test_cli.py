@@ -216,7 +216,7 @@ def wait_for(output, text: str, seconds: float = 30.0) -> None:
 
 
 def test_verify_passes_on_the_course() -> None:
-    result = run("verify", *ONLY_CPU)
+    result = run("verify", "--no-variants", *ONLY_CPU)  # the variants: tests/test_variants.py
     assert result.exit_code == 0, result.stdout
     assert f"All {len(all_katas())} katas verified" in result.stdout
 
@@ -224,7 +224,7 @@ def test_verify_passes_on_the_course() -> None:
 def test_verify_reports_a_broken_solution_set(solution_dir: Path) -> None:
     (solution_dir / "02_learned_norm.py").write_text("raise NotImplementedError\n")
     (solution_dir / "03_module_inventory.py").unlink()
-    result = CliRunner().invoke(cli, ["verify", "--kata-dir", str(solution_dir), *ONLY_CPU])
+    result = CliRunner().invoke(cli, ["verify", "--kata-dir", str(solution_dir), "--no-variants", *ONLY_CPU])
     assert result.exit_code == 1
     assert "missing solution" in result.stdout and "solution is error" in result.stdout
     assert "2 of 12 katas have problems" in result.output
