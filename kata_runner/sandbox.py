@@ -156,8 +156,10 @@ def _outermost(paths: Iterable[Path]) -> list[Path]:
 
 
 def _visible(paths: list[Path]) -> list[Path]:
-    """The folders the subject must still see: the learner's folder, and Python's installation."""
+    """The folders the subject must still see: the learner's folder, Python's installation and the
+    engine's package (an editable install reaches it through an import hook, not through sys.path)."""
     wanted = {Path(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix) if p}
+    wanted.add(Path(__file__).resolve().parent)
     wanted |= {Path(p) for p in sys.path if p and Path(p).is_dir()}
     wanted |= set(paths)
     return _outermost(p.resolve() for p in wanted if p.exists())
@@ -324,7 +326,7 @@ def confine(kata_dir: Path, project_root: Path, state_dir: Path, keep_fds: tuple
     as_root = os.geteuid() == 0
     uid, gid = os.getuid(), os.getgid()
     kata_dir = kata_dir.resolve()
-    visible = _visible([kata_dir])
+    visible = _visible([kata_dir, project_root.resolve()])
     hidden = _hidden(kata_dir, project_root.resolve(), state_dir)
     scratch = _outermost(p.resolve() for p in (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"),
                                                 Path(tempfile.gettempdir())) if p.is_dir())
