@@ -41,12 +41,17 @@ C14 inventory only looks: the module's parameters, buffers, submodules, attribut
     afterwards.   -> inventory_leaves_the_module_unchanged
 """
 
+import functools
+import itertools
+import random
+
 import torch
 from torch import nn
 
-from kata_runner.asserts import assert_keys, fail
+from kata_runner.asserts import assert_keys, each, fail
 from kata_runner.draw import examples, given, st
 from kata_runner.probing import names, probe, snapshot
+from kata_runner.subject import LearnerError, reset_state
 
 KEYS = ("parameters", "buffers", "non_persistent_buffers", "submodules", "unregistered")
 # What every nn.Module keeps in its instance dict: registries and hook tables, never "unregistered".
@@ -178,76 +183,147 @@ def _fingerprint(model):
 
 
 @probe
-def take_inventory(impl, desc, device):
-    model, _ = build(desc, device)
-    before = _fingerprint(model)
-    result = impl.inventory(model)
-    again = impl.inventory(model)
-    return {"result": result, "again": again, "before": before, "after": _fingerprint(model)}
+def take_inventory(impl, descs, device, fingerprints=False):
+    """For each described tree: inventory() twice (and, if asked, the module's fingerprint before and after).
+    Every tree starts from the state a probe call starts from (seed 0, torch's defaults), as if it had its own
+    call."""
+    seen = []
+    for desc in descs:
+        reset_state(0)
+        model, _ = build(desc, device)
+        before = _fingerprint(model) if fingerprints else None
+        result = impl.inventory(model)
+        again = impl.inventory(model)
+        seen.append({"result": result, "again": again, "before": before,
+                     "after": _fingerprint(model) if fingerprints else None})
+    return seen
+
+
+# ------------------------------------------------------------------------------------------ batches
+
+def batches(strategy, min_size=1, max_size=8):
+    """Batches of min_size to max_size trees, judged with one call into the subject, as draw.batches, but with sizes
+    drawn evenly (draw.batches' are mostly 1 or 8), so that a spec's 2 or 3 examples reliably add up to as many
+    trees as it needs. Repeats are dropped: Hypothesis's first example is its simplest tree, min_size times."""
+    return st.lists(strategy, min_size=min_size, max_size=max_size).map(distinct)
+
+
+def distinct(batch):
+    return list({repr(item): item for item in batch}.values())
+
+
+def run_batch(kata, descs, device, fingerprints=False):
+    """One round trip for the whole batch. When the learner's code raises, each tree is run again on its own, so
+    that the message names the tree that raises (the batch's own message names only its first)."""
+    more = f" (and {len(descs) - 1} more drawn trees)" if len(descs) > 1 else ""
+    doing = f"inventory() on {_words(descs[0])}{more}"
+    try:
+        return each(descs, kata.run(take_inventory, descs, device, fingerprints, doing=doing))
+    except LearnerError:
+        if len(descs) == 1:
+            raise
+        for desc in descs:
+            kata.run(take_inventory, [desc], device, fingerprints, doing=f"inventory() on {_words(desc)}")
+        raise
 
 
 # ------------------------------------------------------------------------------------------ drawing trees
 
 
-@st.composite
+# Strategies are built once (one built inside a composite is validated again on every draw): the constant ones
+# here, those that depend on a tree's features once per feature set (functools.cache).
+SIZES = st.integers(1, 4)
+SHAPES = st.integers(1, 3)
+COUNTS = {(least, most): st.integers(least, most) for least in (0, 1) for most in (2, 3)}
+FLAG = st.booleans()
+PICK = st.integers(0, 50)
+INDEX = st.integers(0, 2**16 - 1)
+MEMBER_COUNTS = st.sampled_from(list(itertools.product(range(3), repeat=4)))  # parameters, buffers, plain, boxes
+NONE = (0, 0, 0, 0)
+KINDS = {True: st.sampled_from(LEAVES + CONTAINERS), False: st.sampled_from(LEAVES)}
+BOX_KINDS = ("list", "tuple", "dict")
+DATA_KINDS = st.lists(st.sampled_from(BOX_KINDS), min_size=1, max_size=3)
+HOLDER_KINDS = st.sampled_from(("block", "sequential", "moduledict"))
+BUILTIN_KINDS = st.sampled_from(("linear", "batchnorm", "layernorm"))
+ITEMS = {holds: st.lists(st.sampled_from(["module", "data"] if holds else ["data"]), max_size=3)
+         for holds in (False, True)}
+
+
+def pick(draw, values):
+    """One of `values` (a sequence known only once drawn); shrinks towards the first."""
+    return values[draw(INDEX) % len(values)]
+
+
 def _names(draw, count, private):
-    pool = PUBLIC + (PRIVATE if private else ())
-    return draw(st.lists(st.sampled_from(pool), min_size=count, max_size=count, unique=True))
+    """`count` distinct attribute names, in one draw (the names themselves are never what a spec is about)."""
+    return random.Random(draw(INDEX)).sample(PUBLIC + (PRIVATE if private else ()), count)
+
+
+@functools.cache
+def nodes(depth, f):
+    """One node of a tree; `f` is the (frozen) set of features this tree may use."""
+    return _nodes(depth, f)
 
 
 @st.composite
-def nodes(draw, depth, f):
-    """One node of a tree; `f` is the set of features this tree may use."""
-    kinds = LEAVES + (CONTAINERS if depth > 0 else ())
-    kind = draw(st.sampled_from(kinds))
-    node = {"kind": kind, "size": draw(st.integers(1, 4)), "opts": {}, "children": [], "params": [], "buffers": [],
+def _nodes(draw, depth, f):
+    kind = draw(KINDS[depth > 0])
+    node = {"kind": kind, "size": draw(SIZES), "opts": {}, "children": [], "params": [], "buffers": [],
             "plain": [], "containers": []}
     if kind == "linear":
-        node["opts"]["bias"] = draw(st.booleans()) if "nones" in f else True
+        node["opts"]["bias"] = draw(FLAG) if "nones" in f else True
     if kind in ("batchnorm", "layernorm"):
-        node["opts"]["affine"] = draw(st.booleans()) if "nones" in f else True
-        node["opts"]["track"] = draw(st.booleans()) if "nones" in f else True
-    n_children = draw(st.integers(0, 3)) if kind in CONTAINERS else 0
-    n_params, n_buffers, n_plain, n_boxes = (draw(st.integers(0, 2)) if kind in ("block",) or "anywhere" in f else 0
-                                             for _ in range(4))
-    labels = draw(_names(n_children + n_params + n_buffers + n_plain + n_boxes, "private" in f))
+        node["opts"]["affine"] = draw(FLAG) if "nones" in f else True
+        node["opts"]["track"] = draw(FLAG) if "nones" in f else True
+    n_children = draw(COUNTS[0, 3]) if kind in CONTAINERS else 0
+    n_params, n_buffers, n_plain, n_boxes = draw(MEMBER_COUNTS) if kind in ("block",) or "anywhere" in f else NONE
+    labels = _names(draw, n_children + n_params + n_buffers + n_plain + n_boxes, "private" in f)
     for i in range(n_children):
         name = labels.pop() if kind in NAMED else str(i)
         node["children"].append([name, draw(nodes(depth - 1, f))])
     for _ in range(n_params):
-        none = "nones" in f and draw(st.booleans())
-        node["params"].append([labels.pop(), None if none else [draw(st.integers(1, 3))]])
+        none = "nones" in f and draw(FLAG)
+        node["params"].append([labels.pop(), None if none else [draw(SHAPES)]])
     for _ in range(n_buffers):
-        none = "nones" in f and draw(st.booleans())
-        persistent = draw(st.booleans()) if "non_persistent" in f else True
-        node["buffers"].append([labels.pop(), None if none else [draw(st.integers(1, 3))], persistent])
+        none = "nones" in f and draw(FLAG)
+        persistent = draw(FLAG) if "non_persistent" in f else True
+        node["buffers"].append([labels.pop(), None if none else [draw(SHAPES)], persistent])
     for _ in range(n_plain if "plain" in f else 0):
         node["plain"].append(labels.pop())
     for _ in range(n_boxes if "containers" in f else 0):
-        node["containers"].append([labels.pop(), *draw(_box(f))])
+        node["containers"].append([labels.pop(), *draw(_box(BOX_KINDS))])
     return node
 
 
+@functools.cache
+def _box(kinds, modules=None):
+    return _boxes(st.sampled_from(kinds), modules)
+
+
 @st.composite
-def _box(draw, f, kinds=("list", "tuple", "dict"), modules=None):
-    kind = draw(st.sampled_from(kinds))
-    holds = draw(st.booleans()) if modules is None else modules
-    items = draw(st.lists(st.sampled_from(["module", "data"] if holds else ["data"]), max_size=3))
+def _boxes(draw, kinds, modules):
+    kind = draw(kinds)
+    holds = draw(FLAG) if modules is None else modules
+    items = draw(ITEMS[holds])
     if holds and "module" not in items:
-        items.insert(draw(st.integers(0, len(items))), "module")
+        items.insert(draw(INDEX) % (len(items) + 1), "module")
     return [kind, items]
 
 
-@st.composite
-def trees(draw, *features, need=()):
+def trees(*features, need=()):
     """A tree description: a Block root, nesting up to three levels, and links between its parts.
     `features` are what it may contain; `need` are planted for sure (in the root, or nested: "deep")."""
-    f = set(features) | {n for n in need if n != "deep"}
-    root = {"kind": "block", "size": draw(st.integers(1, 4)), "opts": {}, "children": [], "params": [],
+    return _trees(frozenset(features) | {n for n in need if n != "deep"}, need)
+
+
+@st.composite
+def _trees(draw, f, need):
+    root = {"kind": "block", "size": draw(SIZES), "opts": {}, "children": [], "params": [],
             "buffers": [], "plain": [], "containers": []}
     used = set()
-    for _ in range(draw(st.integers(1, 3))):
-        name = draw(st.sampled_from(PUBLIC + (PRIVATE if "private" in f else ())))
+    pool = PUBLIC + (PRIVATE if "private" in f else ())
+    for _ in range(draw(COUNTS[1, 3])):
+        name = pick(draw, pool)
         if name not in used:
             used.add(name)
             root["children"].append([name, draw(nodes(2, f))])
@@ -256,18 +332,17 @@ def trees(draw, *features, need=()):
     if "deep" in need:
         inner = {"kind": "block", "size": 2, "opts": {}, "children": [], "params": [], "buffers": [], "plain": [],
                  "containers": []}
-        holder = {"kind": draw(st.sampled_from(("block", "sequential", "moduledict"))), "size": 2, "opts": {},
-                  "children": [["0" if draw(st.booleans()) else "inner", inner]], "params": [], "buffers": [],
+        holder = {"kind": draw(HOLDER_KINDS), "size": 2, "opts": {},
+                  "children": [["0" if draw(FLAG) else "inner", inner]], "params": [], "buffers": [],
                   "plain": [], "containers": []}
         if holder["kind"] == "sequential":
             holder["children"][0][0] = "0"
         root["children"].append(["deep", holder] if "deep" not in used else ["deep_", holder])
-        home = inner if draw(st.booleans()) else holder
+        home = inner if draw(FLAG) else holder
     taken = {name for name, *_ in home["children"]}
 
     def fresh(private=False):
-        pool = [n for n in (PRIVATE if private else PUBLIC) if n not in taken]
-        name = draw(st.sampled_from(pool))
+        name = pick(draw, [n for n in (PRIVATE if private else PUBLIC) if n not in taken])
         taken.add(name)
         return name
 
@@ -280,15 +355,15 @@ def trees(draw, *features, need=()):
         home["plain"].append(fresh(True))
         home["params"].append([fresh(True), [2]])
         home["children"].append([fresh(True), {**inner_leaf("linear"), "size": 2}])
-    for kind in ("list", "tuple", "dict"):
+    for kind in BOX_KINDS:
         if kind in need:
-            home["containers"].append([fresh(), *draw(_box(f, (kind,), True))])
+            home["containers"].append([fresh(), *draw(_box((kind,), True))])
     if "data" in need:
-        for kind in draw(st.lists(st.sampled_from(("list", "tuple", "dict")), min_size=1, max_size=3)):
-            home["containers"].append([fresh(), *draw(_box(f, (kind,), False))])
+        for kind in draw(DATA_KINDS):
+            home["containers"].append([fresh(), *draw(_box((kind,), False))])
     if "nones" in need:
         home["params"].append([fresh(), None])
-        home["buffers"].append([fresh(), None, draw(st.booleans())])
+        home["buffers"].append([fresh(), None, draw(FLAG)])
         home["children"].append([fresh(), {**inner_leaf("linear"), "opts": {"bias": False}}])
     if "non_persistent" in need:
         home["buffers"].append([fresh(), [2], False])
@@ -298,26 +373,25 @@ def trees(draw, *features, need=()):
         home["children"].append([fresh(), inner_leaf("scaled_linear")])
         stack = {**inner_leaf("stack"), "children": [["0", inner_leaf("linear")], ["1", inner_leaf("scaled_linear")]]}
         home["children"].append([fresh(), stack])
-        builtin = inner_leaf(draw(st.sampled_from(("linear", "batchnorm", "layernorm"))))
-        builtin["plain"] = [draw(st.sampled_from(PUBLIC))]
+        builtin = inner_leaf(draw(BUILTIN_KINDS))
+        builtin["plain"] = [pick(draw, PUBLIC)]
         home["children"].append([fresh(), builtin])
     if "ties" in need:
         home["children"].append([fresh(), inner_leaf("linear")])
     desc = {"root": root, "ties": [], "shared_buffers": [], "shared_modules": []}
-    pick = st.integers(0, 50)
     if "ties" in f:
-        count = draw(st.integers(1 if "ties" in need else 0, 2))
-        desc["ties"] = [[draw(pick), draw(pick), draw(st.booleans())] for _ in range(count)]
+        count = draw(COUNTS[int("ties" in need), 2])
+        desc["ties"] = [[draw(PICK), draw(PICK), draw(FLAG)] for _ in range(count)]
     if "shared_buffers" in f:
         if "shared_buffers" in need:
-            home["buffers"].append([fresh(), [2], draw(st.booleans())])
-        count = draw(st.integers(1 if "shared_buffers" in need else 0, 2))
-        desc["shared_buffers"] = [[draw(pick), draw(pick), draw(st.booleans())] for _ in range(count)]
+            home["buffers"].append([fresh(), [2], draw(FLAG)])
+        count = draw(COUNTS[int("shared_buffers" in need), 2])
+        desc["shared_buffers"] = [[draw(PICK), draw(PICK), draw(FLAG)] for _ in range(count)]
     if "shared_modules" in f:
         if "shared_modules" in need:
-            desc["shared_modules"] = [[draw(pick), 0]]  # into the root: always allowed
-        elif draw(st.booleans()):
-            desc["shared_modules"] = [[draw(pick), draw(pick)]]
+            desc["shared_modules"] = [[draw(PICK), 0]]  # into the root: always allowed
+        elif draw(FLAG):
+            desc["shared_modules"] = [[draw(PICK), draw(PICK)]]
     return desc
 
 
@@ -462,19 +536,21 @@ def _words(desc):
             + (f" ({', '.join(links)})" if links else ""))
 
 
-def inventory_of(kata, desc, device):
-    """The learner's inventory of the described tree, checked for its shape; and what PyTorch says."""
-    seen = kata.run(take_inventory, desc, device, doing=f"inventory() on {_words(desc)}")
-    result = seen["result"]
-    if not isinstance(result, dict):
-        fail(f"inventory() should return a dict of five lists of names, got {type(result).__name__}.")
-    for key in KEYS:
-        if key not in result:
-            fail(f"inventory() has no key {key!r}: the result needs exactly the keys {list(KEYS)}.")
-        value = result[key]
-        if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
-            fail(f"inventory()[{key!r}] should be a list of dotted names (str), got {value!r}.")
-    return seen, Truth(desc, device)
+def inventories(kata, descs, device, fingerprints=False):
+    """(desc, what the learner's inventory() gave, checked for its shape, what PyTorch says) for each tree."""
+    found = []
+    for desc, seen in run_batch(kata, descs, device, fingerprints):
+        result, words = seen["result"], _words(desc)
+        if not isinstance(result, dict):
+            fail(f"inventory() on {words} should return a dict of five lists of names, got {type(result).__name__}.")
+        for key in KEYS:
+            if key not in result:
+                fail(f"inventory() on {words} has no key {key!r}: the result needs exactly the keys {list(KEYS)}.")
+            value = result[key]
+            if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+                fail(f"inventory()[{key!r}] on {words} should be a list of dotted names (str), got {value!r}.")
+        found.append((desc, seen, Truth(desc, device)))
+    return found
 
 
 def expect(seen, truth, key, desc, *, why):
@@ -488,116 +564,118 @@ def expect(seen, truth, key, desc, *, why):
 # ------------------------------------------------------------------------------------------ specs: shape
 
 
-@given(desc=trees(*EVERYTHING))
-@examples(5)
-def test_inventory_returns_the_five_keys_as_sorted_lists_of_names(kata, device, desc):
+@given(drawn=batches(trees(*EVERYTHING), 2, 5))
+@examples(2)
+def test_inventory_returns_the_five_keys_as_sorted_lists_of_names(kata, device, drawn):
     """The result is a dict with exactly the five keys, each a sorted list of dotted names, the same twice."""
-    seen, _ = inventory_of(kata, desc, device)
-    assert_keys(seen["result"].keys(), KEYS, "the keys of inventory()'s result")
-    for key in KEYS:
-        value = seen["result"][key]
-        if value != sorted(value):
-            fail(f"inventory()[{key!r}] is not sorted: {value}. Return sorted(names), a stable order.")
-    if seen["again"] != seen["result"]:
-        fail("a second inventory() of the same module gave a different answer: inventory must only look.")
+    for desc, seen, _ in inventories(kata, drawn, device):
+        words = _words(desc)
+        assert_keys(seen["result"].keys(), KEYS, f"the keys of inventory()'s result on {words}")
+        for key in KEYS:
+            value = seen["result"][key]
+            if value != sorted(value):
+                fail(f"inventory()[{key!r}] on {words} is not sorted: {value}. Return sorted(names), a stable order.")
+        if seen["again"] != seen["result"]:
+            fail(f"a second inventory() of the same module ({words}) gave a different answer: inventory must only "
+                 "look.")
 
 
 # ------------------------------------------------------------------------------------------ specs: parameters
 
 
-@given(desc=trees("nones", "private", "anywhere", "shared_modules", need=("params", "deep")))
-@examples(5)
-def test_parameters_are_the_names_named_parameters_gives(kata, device, desc):
+@given(drawn=batches(trees("nones", "private", "anywhere", "shared_modules", need=("params", "deep")), 2, 5))
+@examples(2)
+def test_parameters_are_the_names_named_parameters_gives(kata, device, drawn):
     """parameters lists every Parameter in the tree, by the dotted name named_parameters() gives it."""
-    seen, truth = inventory_of(kata, desc, device)
-    assert truth.expected["parameters"]
-    expect(seen, truth, "parameters", desc,
-           why="Parameters are collected from every module of the tree (_parameters of each, prefixed with the "
-           "module's dotted path), exactly as named_parameters() reports them.")
+    for desc, seen, truth in inventories(kata, drawn, device):
+        assert truth.expected["parameters"]
+        expect(seen, truth, "parameters", desc,
+               why="Parameters are collected from every module of the tree (_parameters of each, prefixed with the "
+               "module's dotted path), exactly as named_parameters() reports them.")
 
 
-@given(desc=trees("anywhere", "shared_modules", need=("ties",)))
-@examples(5)
-def test_a_tied_parameter_is_listed_once_under_its_first_name(kata, device, desc):
+@given(drawn=batches(trees("anywhere", "shared_modules", need=("ties",)), 2, 5))
+@examples(2)
+def test_a_tied_parameter_is_listed_once_under_its_first_name(kata, device, drawn):
     """A tied Parameter (decoder.weight = encoder.weight) is listed once, under its first name."""
-    seen, truth = inventory_of(kata, desc, device)
-    assert truth.param_alias, "the drawn tree has no tied parameter"
-    expect(seen, truth, "parameters", desc,
-           why="A tied weight is ONE Parameter with two names: named_parameters() yields it once, under the first "
-           "name in named_modules() order. Remember the Parameters already listed (by identity).")
+    for desc, seen, truth in inventories(kata, drawn, device):
+        assert truth.param_alias, "the drawn tree has no tied parameter"
+        expect(seen, truth, "parameters", desc,
+               why="A tied weight is ONE Parameter with two names: named_parameters() yields it once, under the first "
+               "name in named_modules() order. Remember the Parameters already listed (by identity).")
 
 
-@given(desc=trees("anywhere", "non_persistent", need=("nones",)))
-@examples(5)
-def test_parameters_and_buffers_set_to_none_are_not_listed(kata, device, desc):
+@given(drawn=batches(trees("anywhere", "non_persistent", need=("nones",)), 2, 5))
+@examples(2)
+def test_parameters_and_buffers_set_to_none_are_not_listed(kata, device, drawn):
     """Names registered as None (bias=False, register_buffer(name, None)) hold no tensor: not listed."""
-    seen, truth = inventory_of(kata, desc, device)
-    assert truth.nones, "the drawn tree has no None entry"
-    why = ("A name registered as None (register_parameter('extra', None), register_buffer('mask', None), "
-           "Linear(bias=False)) holds no tensor: named_parameters(), named_buffers() and state_dict() skip it.")
-    for key in ("parameters", "buffers", "non_persistent_buffers"):
-        expect(seen, truth, key, desc, why=why)
+    for desc, seen, truth in inventories(kata, drawn, device):
+        assert truth.nones, "the drawn tree has no None entry"
+        why = ("A name registered as None (register_parameter('extra', None), register_buffer('mask', None), "
+               "Linear(bias=False)) holds no tensor: named_parameters(), named_buffers() and state_dict() skip it.")
+        for key in ("parameters", "buffers", "non_persistent_buffers"):
+            expect(seen, truth, key, desc, why=why)
 
 
 # ------------------------------------------------------------------------------------------ specs: buffers
 
 
-@given(desc=trees("anywhere", "non_persistent", "nones", need=("buffers", "non_persistent")))
-@examples(5)
-def test_buffers_are_the_persistent_ones_in_the_state_dict(kata, device, desc):
+@given(drawn=batches(trees("anywhere", "non_persistent", "nones", need=("buffers", "non_persistent")), 2, 5))
+@examples(2)
+def test_buffers_are_the_persistent_ones_in_the_state_dict(kata, device, drawn):
     """buffers lists the persistent buffers only: exactly those that state_dict() saves."""
-    seen, truth = inventory_of(kata, desc, device)
-    assert truth.expected["buffers"], "the drawn tree has no persistent buffer"
-    expect(seen, truth, "buffers", desc,
-           why="Only persistent buffers are saved in state_dict(); those registered with persistent=False are "
-           "non-persistent buffers (see _non_persistent_buffers_set) and belong under 'non_persistent_buffers'.")
+    for desc, seen, truth in inventories(kata, drawn, device):
+        assert truth.expected["buffers"], "the drawn tree has no persistent buffer"
+        expect(seen, truth, "buffers", desc,
+               why="Only persistent buffers are saved in state_dict(); those registered with persistent=False are "
+               "non-persistent buffers (see _non_persistent_buffers_set) and belong under 'non_persistent_buffers'.")
 
 
-@given(desc=trees("anywhere", "non_persistent", "nones", need=("non_persistent", "deep")))
-@examples(5)
-def test_non_persistent_buffers_are_listed_on_their_own(kata, device, desc):
+@given(drawn=batches(trees("anywhere", "non_persistent", "nones", need=("non_persistent", "deep")), 2, 5))
+@examples(2)
+def test_non_persistent_buffers_are_listed_on_their_own(kata, device, drawn):
     """non_persistent_buffers lists the buffers registered with persistent=False, anywhere in the tree."""
-    seen, truth = inventory_of(kata, desc, device)
-    assert truth.expected["non_persistent_buffers"], "the drawn tree has no non-persistent buffer"
-    expect(seen, truth, "non_persistent_buffers", desc,
-           why="A buffer registered with persistent=False is non-persistent: it moves with .to() but is left "
-           "out of state_dict(). Its name is in its module's _non_persistent_buffers_set.")
+    for desc, seen, truth in inventories(kata, drawn, device):
+        assert truth.expected["non_persistent_buffers"], "the drawn tree has no non-persistent buffer"
+        expect(seen, truth, "non_persistent_buffers", desc,
+               why="A buffer registered with persistent=False is non-persistent: it moves with .to() but is left "
+               "out of state_dict(). Its name is in its module's _non_persistent_buffers_set.")
 
 
-@given(desc=trees("anywhere", "non_persistent", need=("shared_buffers",)))
-@examples(5)
-def test_a_shared_buffer_is_listed_once_under_its_named_buffers_name(kata, device, desc):
+@given(drawn=batches(trees("anywhere", "non_persistent", need=("shared_buffers",)), 2, 5))
+@examples(2)
+def test_a_shared_buffer_is_listed_once_under_its_named_buffers_name(kata, device, drawn):
     """A buffer registered in two modules is one tensor: listed once, under the name named_buffers() gives it."""
-    seen, truth = inventory_of(kata, desc, device)
-    assert truth.buffer_alias, "the drawn tree has no shared buffer"
-    why = ("A shared buffer is ONE tensor registered under two names: named_buffers() yields it once, under its "
-           "first name, and it is persistent or not as that name was registered.")
-    for key in ("buffers", "non_persistent_buffers"):
-        expect(seen, truth, key, desc, why=why)
+    for desc, seen, truth in inventories(kata, drawn, device):
+        assert truth.buffer_alias, "the drawn tree has no shared buffer"
+        why = ("A shared buffer is ONE tensor registered under two names: named_buffers() yields it once, under its "
+               "first name, and it is persistent or not as that name was registered.")
+        for key in ("buffers", "non_persistent_buffers"):
+            expect(seen, truth, key, desc, why=why)
 
 
 # ------------------------------------------------------------------------------------------ specs: submodules
 
 
-@given(desc=trees("anywhere", "private", need=("deep",)))
-@examples(5)
-def test_submodules_are_every_descendant_but_not_the_root(kata, device, desc):
+@given(drawn=batches(trees("anywhere", "private", need=("deep",)), 2, 5))
+@examples(2)
+def test_submodules_are_every_descendant_but_not_the_root(kata, device, drawn):
     """submodules lists every descendant (children, grandchildren...) by dotted path, without the root."""
-    seen, truth = inventory_of(kata, desc, device)
-    expect(seen, truth, "submodules", desc,
-           why="Submodules are every descendant, not just the direct children, named by their dotted path as "
-           "named_modules() gives them; the root itself (named '') is not a submodule.")
+    for desc, seen, truth in inventories(kata, drawn, device):
+        expect(seen, truth, "submodules", desc,
+               why="Submodules are every descendant, not just the direct children, named by their dotted path as "
+               "named_modules() gives them; the root itself (named '') is not a submodule.")
 
 
-@given(desc=trees("anywhere", need=("shared_modules",)))
-@examples(5)
-def test_a_shared_submodule_is_listed_once(kata, device, desc):
+@given(drawn=batches(trees("anywhere", need=("shared_modules",)), 2, 5))
+@examples(2)
+def test_a_shared_submodule_is_listed_once(kata, device, drawn):
     """A module that appears twice in the tree is listed once, under its first path."""
-    seen, truth = inventory_of(kata, desc, device)
-    assert truth.module_alias, "the drawn tree has no shared submodule"
-    expect(seen, truth, "submodules", desc,
-           why="The same module object registered twice is one shared submodule: named_modules() yields it "
-           "once, under the first path.")
+    for desc, seen, truth in inventories(kata, drawn, device):
+        assert truth.module_alias, "the drawn tree has no shared submodule"
+        expect(seen, truth, "submodules", desc,
+               why="The same module object registered twice is one shared submodule: named_modules() yields it "
+               "once, under the first path.")
 
 
 # ------------------------------------------------------------------------------------------ specs: unregistered
@@ -607,133 +685,134 @@ def _unregistered(seen, truth, desc, why):
     expect(seen, truth, "unregistered", desc, why=why)
 
 
-@given(desc=trees("anywhere", "nones", need=("plain",)))
-@examples(5)
-def test_a_plain_tensor_attribute_is_unregistered(kata, device, desc):
+@given(drawn=batches(trees("anywhere", "nones", need=("plain",)), 2, 5))
+@examples(2)
+def test_a_plain_tensor_attribute_is_unregistered(kata, device, drawn):
     """A tensor assigned as a plain attribute (the seed's BrokenLayer) is reported as unregistered."""
-    seen, truth = inventory_of(kata, desc, device)
-    assert "tensor" in truth.planted.values()
-    _unregistered(seen, truth, desc,
-                  "A plain tensor attribute is neither a parameter nor a buffer: nn.Module keeps it in the "
-                  "instance __dict__ (vars(module)) and parameters(), state_dict() and .to() never see it.")
+    for desc, seen, truth in inventories(kata, drawn, device):
+        assert "tensor" in truth.planted.values()
+        _unregistered(seen, truth, desc,
+                      "A plain tensor attribute is neither a parameter nor a buffer: nn.Module keeps it in the "
+                      "instance __dict__ (vars(module)) and parameters(), state_dict() and .to() never see it.")
 
 
-@given(desc=trees("anywhere", "plain", need=("plain", "deep")))
-@examples(5)
-def test_unregistered_tensors_inside_submodules_are_found(kata, device, desc):
+@given(drawn=batches(trees("anywhere", "plain", need=("plain", "deep")), 2, 5))
+@examples(2)
+def test_unregistered_tensors_inside_submodules_are_found(kata, device, drawn):
     """Plain tensor attributes are found anywhere in the tree, with their dotted path."""
-    seen, truth = inventory_of(kata, desc, device)
-    assert any("." in name for name in truth.expected["unregistered"])
-    _unregistered(seen, truth, desc,
-                  "Unregistered tensors hide inside submodules too: scan vars() of every module in "
-                  "named_modules(), not just the root's, and prefix the names with the module's path.")
+    for desc, seen, truth in inventories(kata, drawn, device):
+        assert any("." in name for name in truth.expected["unregistered"])
+        _unregistered(seen, truth, desc,
+                      "Unregistered tensors hide inside submodules too: scan vars() of every module in "
+                      "named_modules(), not just the root's, and prefix the names with the module's path.")
 
 
-@given(desc=trees("anywhere", "plain", "containers", need=("private",)))
-@examples(5)
-def test_private_names_count_like_any_other(kata, device, desc):
+@given(drawn=batches(trees("anywhere", "plain", "containers", need=("private",)), 2, 5))
+@examples(2)
+def test_private_names_count_like_any_other(kata, device, drawn):
     """A private name (self._cache = torch.zeros(...)) is unregistered too; private members are still listed."""
-    seen, truth = inventory_of(kata, desc, device)
-    assert any(name.rpartition(".")[2].startswith("_") for name in truth.expected["unregistered"])
-    why = ("A leading underscore changes nothing for nn.Module: a private plain tensor is still unregistered, and "
-           "a private Parameter or submodule is still registered. Only nn.Module's bookkeeping is skipped.")
-    for key in ("unregistered", "parameters", "submodules"):
-        expect(seen, truth, key, desc, why=why)
+    for desc, seen, truth in inventories(kata, drawn, device):
+        assert any(name.rpartition(".")[2].startswith("_") for name in truth.expected["unregistered"])
+        why = ("A leading underscore changes nothing for nn.Module: a private plain tensor is still unregistered, and "
+               "a private Parameter or submodule is still registered. Only nn.Module's bookkeeping is skipped.")
+        for key in ("unregistered", "parameters", "submodules"):
+            expect(seen, truth, key, desc, why=why)
 
 
-def _container_spec(kata, device, desc, kind, why):
-    seen, truth = inventory_of(kata, desc, device)
-    assert kind in truth.planted.values()
-    _unregistered(seen, truth, desc, why)
+def _container_spec(kata, device, drawn, kind, why):
+    for desc, seen, truth in inventories(kata, drawn, device):
+        assert kind in truth.planted.values()
+        _unregistered(seen, truth, desc, why)
 
 
-@given(desc=trees("anywhere", "plain", need=("list",)))
-@examples(5)
-def test_modules_in_a_plain_list_are_unregistered(kata, device, desc):
+@given(drawn=batches(trees("anywhere", "plain", need=("list",)), 2, 5))
+@examples(2)
+def test_modules_in_a_plain_list_are_unregistered(kata, device, drawn):
     """A plain Python list holding modules (the seed's BadModel) is reported as unregistered."""
-    _container_spec(kata, device, desc, "list",
+    _container_spec(kata, device, drawn, "list",
                     "Modules kept in a plain list are invisible to nn.Module (nn.ModuleList registers them); report "
                     "the list attribute itself.")
 
 
-@given(desc=trees("anywhere", "plain", need=("tuple", "deep")))
-@examples(5)
-def test_modules_in_a_plain_tuple_are_unregistered(kata, device, desc):
+@given(drawn=batches(trees("anywhere", "plain", need=("tuple", "deep")), 2, 5))
+@examples(2)
+def test_modules_in_a_plain_tuple_are_unregistered(kata, device, drawn):
     """A plain tuple holding modules, here inside a submodule, is reported as unregistered."""
-    _container_spec(kata, device, desc, "tuple",
+    _container_spec(kata, device, drawn, "tuple",
                     "Modules kept in a plain tuple are invisible to nn.Module, just like a plain list; report the "
                     "tuple attribute, with its dotted path.")
 
 
-@given(desc=trees("anywhere", "plain", need=("dict",)))
-@examples(5)
-def test_modules_in_a_plain_dict_are_unregistered(kata, device, desc):
+@given(drawn=batches(trees("anywhere", "plain", need=("dict",)), 2, 5))
+@examples(2)
+def test_modules_in_a_plain_dict_are_unregistered(kata, device, drawn):
     """A plain Python dict holding modules is reported as unregistered."""
-    _container_spec(kata, device, desc, "dict",
+    _container_spec(kata, device, drawn, "dict",
                     "Modules kept in a plain dict are invisible to nn.Module (nn.ModuleDict registers them): check "
                     "the values of dict attributes as well as lists and tuples.")
 
 
-@given(desc=trees("anywhere", "containers", need=("list", "tuple", "dict")))
-@examples(5)
-def test_modules_in_a_plain_container_are_outside_the_tree(kata, device, desc):
+@given(drawn=batches(trees("anywhere", "containers", need=("list", "tuple", "dict")), 2, 5))
+@examples(2)
+def test_modules_in_a_plain_container_are_outside_the_tree(kata, device, drawn):
     """Modules hidden in plain containers are not submodules, and their parameters are not listed."""
-    seen, truth = inventory_of(kata, desc, device)
-    why = ("A module hidden in a plain container is not part of the tree: nn.Module never registered it, so "
-           "neither it nor its parameters are tracked. Walk the registered tree only.")
-    for key in ("submodules", "parameters"):
-        expect(seen, truth, key, desc, why=why)
+    for desc, seen, truth in inventories(kata, drawn, device):
+        why = ("A module hidden in a plain container is not part of the tree: nn.Module never registered it, so "
+               "neither it nor its parameters are tracked. Walk the registered tree only.")
+        for key in ("submodules", "parameters"):
+            expect(seen, truth, key, desc, why=why)
 
 
-@given(desc=trees("anywhere", "nones", "non_persistent", "private", "ties", "shared_modules"))
-@examples(5)
-def test_registered_members_and_bookkeeping_are_not_unregistered(kata, device, desc):
+@given(drawn=batches(trees("anywhere", "nones", "non_persistent", "private", "ties", "shared_modules"), 2, 5))
+@examples(2)
+def test_registered_members_and_bookkeeping_are_not_unregistered(kata, device, drawn):
     """Parameters, buffers, submodules and nn.Module's own bookkeeping attributes are not unregistered."""
-    seen, truth = inventory_of(kata, desc, device)
-    assert truth.expected["parameters"] or truth.expected["submodules"]
-    _unregistered(seen, truth, desc,
-                  "In a model where everything is registered nothing is unregistered (but a subclass's plain "
-                  "tensor). nn.Module's own bookkeeping (_parameters, _buffers, _modules, the hook tables: every "
-                  "name in vars(nn.Module())) lives in vars() too and must be skipped.")
+    for desc, seen, truth in inventories(kata, drawn, device):
+        assert truth.expected["parameters"] or truth.expected["submodules"]
+        _unregistered(seen, truth, desc,
+                      "In a model where everything is registered nothing is unregistered (but a subclass's plain "
+                      "tensor). nn.Module's own bookkeeping (_parameters, _buffers, _modules, the hook tables: every "
+                      "name in vars(nn.Module())) lives in vars() too and must be skipped.")
 
 
-@given(desc=trees("anywhere", need=("data",)))
-@examples(5)
-def test_plain_containers_without_modules_are_not_unregistered(kata, device, desc):
+@given(drawn=batches(trees("anywhere", need=("data",)), 2, 5))
+@examples(2)
+def test_plain_containers_without_modules_are_not_unregistered(kata, device, drawn):
     """Lists, tuples and dicts of plain data (names, sizes, config), even empty ones, are not reported."""
-    seen, truth = inventory_of(kata, desc, device)
-    assert truth.data
-    _unregistered(seen, truth, desc,
-                  "Only containers that hold nn.Modules hide something from nn.Module; a list of strings or a "
-                  "config dict is ordinary data.")
+    for desc, seen, truth in inventories(kata, drawn, device):
+        assert truth.data
+        _unregistered(seen, truth, desc,
+                      "Only containers that hold nn.Modules hide something from nn.Module; a list of strings or a "
+                      "config dict is ordinary data.")
 
 
 # ------------------------------------------------------------------------------------------ specs: any module
 
 
-@given(desc=trees("anywhere", "non_persistent", "plain", "containers", need=("subclass",)))
-@examples(5)
-def test_subclasses_of_built_in_layers_are_inventoried_like_any_module(kata, device, desc):
+@given(drawn=batches(trees("anywhere", "non_persistent", "plain", "containers", need=("subclass",)), 2, 5))
+@examples(2)
+def test_subclasses_of_built_in_layers_are_inventoried_like_any_module(kata, device, drawn):
     """Subclasses of nn.Linear and nn.Sequential, and built-in layers themselves, are inventoried like any module."""
-    seen, truth = inventory_of(kata, desc, device)
-    assert truth.builtin_homes
-    why = ("A subclass of a built-in layer (class ScaledLinear(nn.Linear) adding its own buffers and a plain "
-           "tensor) and a built-in layer given an extra attribute are modules like any other: inventory them "
-           "through the same registries and vars().")
-    for key in KEYS:
-        expect(seen, truth, key, desc, why=why)
+    for desc, seen, truth in inventories(kata, drawn, device):
+        assert truth.builtin_homes
+        why = ("A subclass of a built-in layer (class ScaledLinear(nn.Linear) adding its own buffers and a plain "
+               "tensor) and a built-in layer given an extra attribute are modules like any other: inventory them "
+               "through the same registries and vars().")
+        for key in KEYS:
+            expect(seen, truth, key, desc, why=why)
 
 
-@given(desc=trees(*EVERYTHING))
-@examples(5)
-def test_inventory_leaves_the_module_unchanged(kata, device, desc):
+@given(drawn=batches(trees(*EVERYTHING), 2, 5))
+@examples(2)
+def test_inventory_leaves_the_module_unchanged(kata, device, drawn):
     """inventory only looks: registries, attributes, values and train/eval mode are the same afterwards."""
-    seen, _ = inventory_of(kata, desc, device)
-    before, after = seen["before"], seen["after"]
-    for part in ("parameters", "buffers", "modules", "attributes", "training"):
-        if before[part] != after[part]:
-            fail(f"inventory() on {_words(desc)} changed the module's {part}: inventory must only look, never "
-                 "register, delete or fix what it finds (the module is left unchanged).")
-    for name, value in before["state"].items():
-        if not torch.equal(value, after["state"][name]):
-            fail(f"inventory() changed the value of {name!r}: the module must be left unchanged.")
+    for desc, seen, _ in inventories(kata, drawn, device, fingerprints=True):
+        before, after = seen["before"], seen["after"]
+        for part in ("parameters", "buffers", "modules", "attributes", "training"):
+            if before[part] != after[part]:
+                fail(f"inventory() on {_words(desc)} changed the module's {part}: inventory must only look, never "
+                     "register, delete or fix what it finds (the module is left unchanged).")
+        for name, value in before["state"].items():
+            if not torch.equal(value, after["state"][name]):
+                fail(f"inventory() on {_words(desc)} changed the value of {name!r}: the module must be left "
+                     "unchanged.")

@@ -43,13 +43,17 @@ C8  count_parameters(model, trainable_only=False) is a plain int: the numel of e
 C9  The caller's prefixes and lr_by_prefix are never modified.   -> helpers_leave_the_callers_arguments_alone
 """
 
+import itertools
+import math
+
 import torch
 import torch._dynamo  # noqa: F401 - the first torch.optim optimizer imports it (a second); do it at collection
 from torch import nn
 
-from kata_runner.asserts import assert_close, fail
+from kata_runner.asserts import assert_close, each, fail
 from kata_runner.draw import examples, given, st
 from kata_runner.probing import outcome, probe
+from kata_runner.subject import LearnerError, reset_state
 
 DOTTED = (
     "A dotted prefix p matches the name n only when n == p or n.startswith(p + '.'), "
@@ -125,16 +129,32 @@ def _node(node):
     return Block(node[1], node[2], node[3], node[4])
 
 
-def build(tree, device="cpu", dtype=torch.float64):
-    model = _node(tree["root"]).to(device=device, dtype=dtype)
+def tie(model, kind, path, attr, source):
+    value = model.get_parameter(source) if kind == "param" else model.get_submodule(source)
+    setattr(model.get_submodule(path), attr, value)
+
+
+def skeleton(tree):
+    """The tree's modules, ties applied, before its dtype, device and values."""
+    model = _node(tree["root"])
     for kind, path, attr, source in tree["ties"]:
-        value = model.get_parameter(source) if kind == "param" else model.get_submodule(source)
-        setattr(model.get_submodule(path), attr, value)
+        tie(model, kind, path, attr, source)
+    return model
+
+
+def finish(model, tree, device="cpu", dtype=torch.float64):
+    """Move and cast a skeleton (tied parameters stay tied: .to() converts each Parameter in place), then give
+    every parameter its values, drawn from the tree's seed in named_parameters() order."""
+    model.to(device=device, dtype=dtype)
     generator = torch.Generator().manual_seed(tree["seed"])
     with torch.no_grad():
         for _, p in model.named_parameters():
             p.copy_(torch.randn(p.shape, generator=generator, dtype=torch.float64))
     return model
+
+
+def build(tree, device="cpu", dtype=torch.float64):
+    return finish(skeleton(tree), tree, device, dtype)
 
 
 _JUDGE_MODELS: dict[tuple[str, str], nn.Module] = {}
@@ -144,10 +164,14 @@ def judged(tree, device="cpu"):
     """The judge's own copy of a tree, built once and only read (names, values, counts)."""
     key = (repr(tree), str(device))
     if key not in _JUDGE_MODELS:
-        if len(_JUDGE_MODELS) > 256:
-            _JUDGE_MODELS.clear()
-        _JUDGE_MODELS[key] = build(tree, device)
+        remember(tree, build(tree, device), device)
     return _JUDGE_MODELS[key]
+
+
+def remember(tree, model, device="cpu"):
+    if len(_JUDGE_MODELS) > 256:
+        _JUDGE_MODELS.clear()
+    _JUDGE_MODELS[repr(tree), str(device)] = model
 
 
 def loss_of(model):
@@ -188,34 +212,44 @@ def matches(name, prefix):
 
 
 # ------------------------------------------------------------------------------------------ probes
+# These run in the subject, next to the learner's code. They observe; the specs below decide. Each takes a batch
+# of cases, so that one round trip judges several drawn trees; every case starts from the state a probe call
+# starts from (seed 0, torch's defaults), as if it had its own call.
 
 
 @probe
-def flip(impl, tree, device, pre_frozen, prefixes, form="list", fn="freeze", twice=False, no_grad=False):
-    model = build(tree, device)
-    named = dict(model.named_parameters())
-    for name in pre_frozen:
-        named[name].requires_grad_(False)
-    helper = getattr(impl, fn)
-    given_prefixes = as_form(prefixes, form)
-    with torch.set_grad_enabled(not no_grad):
-        returned = helper(model, given_prefixes)
-        again = helper(model, as_form(prefixes, form)) if twice else None
-    return {
-        "returned": returned,
-        "again": again,
-        **grads_after_backward(model, named),
-    }
+def flip(impl, cases):
+    """For each (tree, device, pre_frozen, prefixes, form, fn, twice, no_grad): the helper's return value(s) and
+    which parameters a backward pass reaches afterwards."""
+    seen = []
+    for tree, device, pre_frozen, prefixes, form, fn, twice, no_grad in cases:
+        reset_state(0)
+        model = build(tree, device)
+        named = dict(model.named_parameters())
+        for name in pre_frozen:
+            named[name].requires_grad_(False)
+        helper = getattr(impl, fn)
+        given_prefixes = as_form(prefixes, form)
+        with torch.set_grad_enabled(not no_grad):
+            returned = helper(model, given_prefixes)
+            again = helper(model, as_form(prefixes, form)) if twice else None
+        seen.append({"returned": returned, "again": again, **grads_after_backward(model, named)})
+    return seen
 
 
 @probe
-def flip_with_typo(impl, tree, device, pre_frozen, prefixes, fn="freeze"):
-    model = build(tree, device)
-    named = dict(model.named_parameters())
-    for name in pre_frozen:
-        named[name].requires_grad_(False)
-    result = outcome(getattr(impl, fn), model, list(prefixes))  # NotImplementedError goes through
-    return {"result": result, **grads_after_backward(model, named)}
+def flip_with_typo(impl, cases):
+    """For each (tree, device, pre_frozen, prefixes, fn): what the helper raised, and what backward reaches after."""
+    seen = []
+    for tree, device, pre_frozen, prefixes, fn in cases:
+        reset_state(0)
+        model = build(tree, device)
+        named = dict(model.named_parameters())
+        for name in pre_frozen:
+            named[name].requires_grad_(False)
+        result = outcome(getattr(impl, fn), model, list(prefixes))  # NotImplementedError goes through
+        seen.append({"result": result, **grads_after_backward(model, named)})
+    return seen
 
 
 def _observe_groups(groups, owner):
@@ -236,105 +270,209 @@ def _observe_groups(groups, owner):
     return seen, type(groups).__name__
 
 
-@probe
-def group_and_step(impl, tree, device, frozen, table, default_lr, optimizer=False):
-    """Warm-up gradients everywhere, freeze `frozen`, build the groups, backward again, one SGD step."""
-    model = build(tree, device)
-    named = dict(model.named_parameters())
-    owner = {id(p): name for name, p in named.items()}
-    loss_of(model).backward()  # earlier training: every parameter now holds a .grad
-    for name in frozen:
-        named[name].requires_grad_(False)
-    groups = impl.param_groups(model, table, default_lr)
-    seen, groups_type = _observe_groups(groups, owner)
-    loss = loss_of(model)
-    if loss.requires_grad:
-        loss.backward()  # trainable parameters accumulate a second gradient; frozen ones keep the stale one
-    stepped = None
-    if optimizer:
-        stepped = outcome(lambda: torch.optim.SGD(groups, lr=123.0).step())
-    else:
-        with torch.no_grad():  # SGD without momentum; malformed groups are left to the judge's shape checks
-            for group in groups if isinstance(groups, list | tuple) else []:
-                if not isinstance(group, dict) or not isinstance(group.get("lr"), int | float):
-                    continue
-                params = group.get("params")
-                for p in list(params) if isinstance(params, list | tuple | set) else []:
-                    if isinstance(p, torch.Tensor) and p.grad is not None:
-                        p.sub_(group["lr"] * p.grad)
-    return {
-        "groups": seen, "groups_type": groups_type, "stepped": stepped,
-        "after": {name: p.detach().clone() for name, p in named.items()},
-    }
+def sgd_step(groups):
+    torch.optim.SGD(groups, lr=123.0).step()
 
 
 @probe
-def arguments_kept(impl, tree, device, prefixes, table, default_lr):
-    """Call each helper on a fresh model; report whether the caller's list and dict came back changed."""
-    changed = {}
-    for fn in ("freeze", "unfreeze"):
-        mine = list(prefixes)
-        getattr(impl, fn)(build(tree, device), mine)
-        changed[fn] = mine != list(prefixes)
-    mine = dict(table)
-    impl.param_groups(build(tree, device), mine, default_lr)
-    changed["param_groups"] = mine != table
-    return changed
+def group_and_step(impl, cases, optimizer=False):
+    """For each (tree, device, frozen, table, default_lr): warm-up gradients everywhere, freeze `frozen`, build the
+    groups, backward again, one SGD step (torch.optim.SGD's own when `optimizer`)."""
+    seen = []
+    for tree, device, frozen, table, default_lr in cases:
+        reset_state(0)
+        model = build(tree, device)
+        named = dict(model.named_parameters())
+        owner = {id(p): name for name, p in named.items()}
+        loss_of(model).backward()  # earlier training: every parameter now holds a .grad
+        for name in frozen:
+            named[name].requires_grad_(False)
+        groups = impl.param_groups(model, table, default_lr)
+        observed, groups_type = _observe_groups(groups, owner)
+        loss = loss_of(model)
+        if loss.requires_grad:
+            loss.backward()  # trainable parameters accumulate a second gradient; frozen ones keep the stale one
+        stepped = None
+        if optimizer:
+            stepped = outcome(sgd_step, groups)
+        else:
+            with torch.no_grad():  # SGD without momentum; malformed groups are left to the judge's shape checks
+                for group in groups if isinstance(groups, list | tuple) else []:
+                    if not isinstance(group, dict) or not isinstance(group.get("lr"), int | float):
+                        continue
+                    params = group.get("params")
+                    for p in list(params) if isinstance(params, list | tuple | set) else []:
+                        if isinstance(p, torch.Tensor) and p.grad is not None:
+                            p.sub_(group["lr"] * p.grad)
+        seen.append({
+            "groups": observed, "groups_type": groups_type, "stepped": stepped,
+            "after": {name: p.detach().clone() for name, p in named.items()},
+        })
+    return seen
 
 
 @probe
-def counts(impl, tree, device, frozen):
-    model = build(tree, device)
-    named = dict(model.named_parameters())
-    for name in frozen:
-        named[name].requires_grad_(False)
-    return {
-        "all": impl.count_parameters(model),
-        "trainable": impl.count_parameters(model, trainable_only=True),
-        "positional": impl.count_parameters(model, True),
-    }
+def arguments_kept(impl, cases):
+    """For each (tree, device, prefixes, table, default_lr): call each helper on a fresh model; report whether the
+    caller's list and dict came back changed."""
+    seen = []
+    for tree, device, prefixes, table, default_lr in cases:
+        reset_state(0)
+        changed = {}
+        for fn in ("freeze", "unfreeze"):
+            mine = list(prefixes)
+            getattr(impl, fn)(build(tree, device), mine)
+            changed[fn] = mine != list(prefixes)
+        mine = dict(table)
+        impl.param_groups(build(tree, device), mine, default_lr)
+        changed["param_groups"] = mine != table
+        seen.append(changed)
+    return seen
+
+
+@probe
+def counts(impl, cases):
+    """For each (tree, device, frozen): count_parameters without and with trainable_only (keyword, positional)."""
+    seen = []
+    for tree, device, frozen in cases:
+        reset_state(0)
+        model = build(tree, device)
+        named = dict(model.named_parameters())
+        for name in frozen:
+            named[name].requires_grad_(False)
+        seen.append({
+            "all": impl.count_parameters(model),
+            "trainable": impl.count_parameters(model, trainable_only=True),
+            "positional": impl.count_parameters(model, True),
+        })
+    return seen
+
+
+# ------------------------------------------------------------------------------------------ batches
+
+
+def run_batch(kata, probe_function, cases, doings, *, why="", **kwargs):
+    """One round trip for the whole batch. When the learner's code raises, each case is run again on its own, so
+    that the message names the case that raises (the batch's own message names only its first)."""
+    more = f" (and {len(cases) - 1} more drawn models)" if len(cases) > 1 else ""
+    try:
+        return each(cases, kata.run(probe_function, cases, doing=doings[0] + more, why=why, **kwargs))
+    except LearnerError:
+        if len(cases) == 1:
+            raise
+        for case, doing in zip(cases, doings):
+            kata.run(probe_function, [case], doing=doing, why=why, **kwargs)
+        raise
+
+
+def batches(strategy, min_size=1, max_size=8):
+    """Batches of min_size to max_size cases, judged with one call into the subject, as draw.batches, but with sizes
+    drawn evenly (draw.batches' are mostly 1 or 8), so that a spec's 2 or 3 examples reliably add up to as many
+    cases as it needs. Repeats are dropped: Hypothesis's first example is its simplest case, min_size times."""
+    return st.lists(strategy, min_size=min_size, max_size=max_size).map(distinct)
+
+
+def distinct(batch):
+    return list({repr(item): item for item in batch}.values())
 
 
 # ------------------------------------------------------------------------------------------ inputs
+# Every strategy is built once, here (one built inside a composite is validated again on every draw), and a
+# tree takes few draws: a leaf is one choice among all its forms, a block's attributes, parameters and buffers
+# one choice each. Choices among values known only once drawn (a tree's own names and paths) take an index.
 
 ATTRS = ("encoder", "head", "_hidden", "layer1_extra", "blocks", "_x")
 DICT_KEYS = ("a", "a1", "_p", "layer1", "layer10")
 OWN_PARAMS = ("scale", "_offset")
 BUFFERS = ("running", "_mask")
+SIDES = (1, 2, 3)
+FLAGS = (False, True)
+
+
+def weighted(options_by_group):
+    """A sampled_from in which each group of options is equally likely, its simplest option first."""
+    weight = math.lcm(*(len(group) for group in options_by_group))
+    return st.sampled_from([option for group in options_by_group for option in group * (weight // len(group))])
+
+
+def ordered_subsets(names, sizes):
+    return [[list(chosen) for chosen in itertools.permutations(names, size)] for size in sizes]
+
+
+LEAF_FORMS = {
+    "linear": [["linear", i, o, b] for b in FLAGS for i in SIDES for o in SIDES],
+    "gated": [["gated", i, o, b] for b in FLAGS for i in SIDES for o in SIDES],
+    "bn": [["bn", n, affine] for affine in FLAGS for n in SIDES],
+    "act": [["act"]],
+    "long": [["long", n] for n in (1, 2)],
+}
+CONTAINERS = ("seq", "mlist", "mdict", "block")
+KINDS = {  # each kind equally likely, as a first draw; a leaf is then complete
+    "params": weighted([LEAF_FORMS["linear"], LEAF_FORMS["gated"]]),
+    "leaves": weighted([LEAF_FORMS[kind] for kind in ("linear", "gated", "bn", "act")]),
+    "any": weighted([*LEAF_FORMS.values(), *[[[kind]] for kind in CONTAINERS]]),
+}
+KEY_SETS = weighted(ordered_subsets(DICT_KEYS, (1, 2, 3)))
+ATTR_SETS = {least: weighted(ordered_subsets(ATTRS, range(least, 3))) for least in (0, 1)}
+OWN_SETS = weighted([[[]], *[[[[name, [side]] for name, side in zip(names, shape)]
+                              for names in itertools.permutations(OWN_PARAMS, size)
+                              for shape in itertools.product(SIDES, repeat=size)] for size in (1, 2)]])
+BUFFER_SETS = {  # least to 2 buffers, each persistent or not, but the first `least` persistent
+    least: weighted([[[[name, [2], persistent] for name, persistent in zip(names, (True,) * least + flags)]
+                      for names in itertools.permutations(BUFFERS, size)
+                      for flags in itertools.product(FLAGS, repeat=size - least)] for size in range(least, 3)])
+    for least in (0, 1)
+}
+PLAIN_SETS = weighted([[[]], [[form] for form in LEAF_FORMS["linear"] + LEAF_FORMS["gated"]]])
+MAX_DEPTH = 3
+
+INDEX = st.integers(0, 2**16 - 1)
+COUNTS = {(least, most): st.integers(least, most) for least in (0, 1) for most in (2, 3, 4)}
+FLAG = st.booleans()
+SEEDS = st.integers(0, 999)
+TIE_ATTRS = st.sampled_from(["shared", "_tied"])
+
+
+def pick(draw, values):
+    """One of `values` (a sequence known only once drawn); shrinks towards the first."""
+    return values[draw(INDEX) % len(values)]
+
+
+def pick_some(draw, values, least, most, unique=False):
+    """least to most of `values` (repeats allowed unless `unique`), in the order drawn."""
+    chosen = [pick(draw, values) for _ in range(draw(COUNTS[least, most]))]
+    return list(dict.fromkeys(chosen)) if unique else chosen
+
+
+def copied(node):
+    return [copied(part) if isinstance(part, list) else part for part in node]
 
 
 @st.composite
 def nodes(draw, depth=0, with_params=False):
-    leaves = ["linear", "gated"] if with_params else ["linear", "gated", "bn", "act"]
-    kinds = leaves + (["seq", "mlist", "mdict", "block", "long"] if depth < 2 and not with_params else [])
-    kind = draw(st.sampled_from(kinds))
-    if kind in ("linear", "gated"):
-        return [kind, draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.booleans())]
-    if kind == "bn":
-        return ["bn", draw(st.integers(1, 3)), draw(st.booleans())]
-    if kind == "act":
-        return ["act"]
-    if kind == "long":
-        return ["long", draw(st.integers(1, 2))]
+    node = copied(draw(KINDS["params" if with_params else "any" if depth < 2 else "leaves"]))
+    kind = node[0]
     if kind in ("seq", "mlist"):
-        return [kind, draw(st.lists(nodes(depth + 1), min_size=1, max_size=3))]
+        return [kind, draw(CHILDREN[depth + 1])]
     if kind == "mdict":
-        keys = draw(st.lists(st.sampled_from(DICT_KEYS), min_size=1, max_size=3, unique=True))
-        return ["mdict", [[key, draw(nodes(depth + 1))] for key in keys]]
-    return draw(blocks(depth))
+        return ["mdict", [[key, draw(NODES[depth + 1, False])] for key in draw(KEY_SETS)]]
+    if kind == "block":
+        return draw(BLOCKS[depth])
+    return node
 
 
 @st.composite
 def blocks(draw, depth, required=(), min_buffers=0):
-    attrs = draw(st.lists(st.sampled_from(ATTRS), min_size=0 if required else 1, max_size=2, unique=True))
-    children = [[attr, draw(nodes(depth + 1, with_params=True))] for attr in required]
-    children += [[attr, draw(nodes(depth + 1))] for attr in attrs]
-    own = draw(st.lists(st.sampled_from(OWN_PARAMS), max_size=2, unique=True))
-    params = [[name, [draw(st.integers(1, 3))]] for name in own]
-    bufs = draw(st.lists(st.sampled_from(BUFFERS), min_size=min_buffers, max_size=2, unique=True))
-    buffers = [[name, [2], i < min_buffers or draw(st.booleans())] for i, name in enumerate(bufs)]
-    plain = draw(st.lists(nodes(2, with_params=True), max_size=1))
+    children = [[attr, draw(NODES[depth + 1, True])] for attr in required]
+    children += [[attr, draw(NODES[depth + 1, False])] for attr in draw(ATTR_SETS[0 if required else 1])]
+    params, buffers, plain = (copied(draw(options)) for options in (OWN_SETS, BUFFER_SETS[min_buffers], PLAIN_SETS))
     return ["block", children, params, buffers, plain]
+
+
+NODES = {(depth, with_params): nodes(depth, with_params) for depth in range(MAX_DEPTH + 1) for with_params in FLAGS}
+CHILDREN = {depth: st.lists(NODES[depth, False], min_size=1, max_size=3) for depth in range(MAX_DEPTH + 1)}
+BLOCKS = {depth: blocks(depth) for depth in range(MAX_DEPTH)}
+ROOTS = {least: blocks(0, required=("layer1", "layer10"), min_buffers=least) for least in (0, 1)}
 
 
 def canonical(model):
@@ -348,28 +486,33 @@ def module_paths(model, kind=None):
 @st.composite
 def trees(draw, min_buffers=0):
     """A module tree; the root always holds layer1 and layer10 with parameters (the classic prefix trap)."""
-    root = draw(blocks(0, required=("layer1", "layer10"), min_buffers=min_buffers))
-    tree = {"root": root, "ties": [], "seed": draw(st.integers(0, 999))}
-    if draw(st.booleans()):  # weight tying, as a language model's decoder reuses its embedding matrix
+    root = draw(ROOTS[min_buffers])
+    tree = {"root": root, "ties": [], "seed": draw(SEEDS)}
+    if draw(FLAG):  # weight tying, as a language model's decoder reuses its embedding matrix
         tree["ties"].append(["param", "layer10", "weight", "layer1.weight"])
-    model = build(tree)
-    for _ in range(draw(st.integers(0, 2))):
-        if draw(st.booleans()):
+    model = skeleton(tree)  # its names and paths, as more ties are drawn
+    for _ in range(draw(COUNTS[0, 2])):
+        if draw(FLAG):
             names = canonical(model)
-            source, target = draw(st.sampled_from(names)), draw(st.sampled_from(names))
+            source, target = pick(draw, names), pick(draw, names)
             if source == target:
                 continue
             path, _, attr = target.rpartition(".")
-            tie = ["param", path, attr, source]
+            tied = ["param", path, attr, source]
         else:
-            path = draw(st.sampled_from(module_paths(model, Block)))
+            path = pick(draw, module_paths(model, Block))
             sources = [s for s in module_paths(model) if s and s != path and not path.startswith(s + ".")]
             if not sources:
                 continue
-            tie = ["module", path, draw(st.sampled_from(["shared", "_tied"])), draw(st.sampled_from(sources))]
-        tree["ties"].append(tie)
-        model = build(tree)
+            tied = ["module", path, draw(TIE_ATTRS), pick(draw, sources)]
+        tree["ties"].append(tied)
+        tie(model, *tied)
+    remember(tree, finish(model, tree))  # the judge's copy, without building the tree again
     return tree
+
+
+TREES = trees()
+TREES_WITH_BUFFERS = trees(min_buffers=1)
 
 
 def prefix_candidates(names):
@@ -387,14 +530,24 @@ def prefix_candidates(names):
 @st.composite
 def freeze_cases(draw, min_prefixes=1, trap=False):
     """(tree, names, pre_frozen, prefixes): prefixes drawn from the tree's own module paths and names."""
-    tree = draw(trees())
+    tree = draw(TREES)
     names = canonical(judged(tree))
-    pre_frozen = draw(st.lists(st.sampled_from(names), max_size=3, unique=True))
+    pre_frozen = pick_some(draw, names, 0, 3, unique=True)
     if trap:
-        prefixes = ["layer1"]
-    else:
-        prefixes = draw(st.lists(st.sampled_from(prefix_candidates(names)), min_size=min_prefixes, max_size=3))
+        return tree, names, pre_frozen, ["layer1"]
+    candidates = prefix_candidates(names)
+    prefixes = pick_some(draw, candidates, min_prefixes, 3)
+    # A module path that reaches a shared parameter through its second name (layer10 when layer10.weight is
+    # layer1.weight) and still holds a parameter of its own, so that freezing it is valid: the C1 trap.
+    second = [p for name in second_names(tree) for p in prefix_candidates([name]) if p in candidates]
+    if second and draw(FLAG):
+        prefixes = list(dict.fromkeys([*prefixes, pick(draw, second)]))
     return tree, names, pre_frozen, prefixes
+
+
+FREEZE_CASES = freeze_cases()
+# A tie can leave layer1 without a parameter of its own name (layer1.weight is scale): then 'layer1' matches nothing.
+TRAP_CASES = freeze_cases(trap=True).filter(lambda case: any(matches(name, "layer1") for name in case[1]))
 
 
 def typos(tree):
@@ -422,6 +575,11 @@ def expected_grads(tree, device, frozen):
             for k, (name, p) in enumerate(model.named_parameters())}
 
 
+def second_names(tree):
+    """The names named_parameters(remove_duplicate=False) gives a shared parameter besides its first."""
+    return [alias for name, found in aliases(tree).items() for alias in found if alias != name]
+
+
 def aliases(tree):
     """name -> every name named_parameters(remove_duplicate=False) gives the same parameter under."""
     model = judged(tree)
@@ -442,14 +600,18 @@ def stray_reason(name, tree, prefixes):
     return f"{name!r} is under none of the prefixes {prefixes}."
 
 
+def flip_doing(fn, prefixes, tree, pre_frozen, before="frozen before"):
+    return f"{fn}(model, {prefixes!r}) on {where(tree)}" + (f" with {sorted(pre_frozen)} {before}" if pre_frozen
+                                                            else "")
+
+
 def check_flags(seen, tree, device, pre_frozen, prefixes, fn):
     """Judge the requires_grad state a freeze/unfreeze left, through which parameters backward reaches."""
     names = canonical(judged(tree))
     grads = seen["grads"]
     under = {n for n in names if any(matches(n, p) for p in prefixes)}
     frozen = (set(pre_frozen) | under) if fn == "freeze" else (set(pre_frozen) - under)
-    doing = f"{fn}(model, {prefixes!r}) on {where(tree)}" + (f" with {sorted(pre_frozen)} frozen before"
-                                                             if pre_frozen else "")
+    doing = flip_doing(fn, prefixes, tree, pre_frozen)
     expected = expected_grads(tree, device, frozen)
     if seen["names"] != names:
         fail(f"after {doing} the model's parameters are {seen['names']}, expected {names}: "
@@ -500,134 +662,156 @@ def check_returned(returned, expected, under, doing):
          f"{DOTTED}")
 
 
+def flip_case(tree, device, pre_frozen, prefixes, form="list", fn="freeze", twice=False, no_grad=False):
+    return (tree, device, pre_frozen, prefixes, form, fn, twice, no_grad)
+
+
 # ------------------------------------------------------------------------------------------ specs: freeze
 
 
-@given(case=freeze_cases(), no_grad=st.booleans())
-@examples(12)
-def test_freeze_stops_gradients_exactly_under_the_prefixes(kata, device, case, no_grad):
+@given(drawn=batches(st.tuples(FREEZE_CASES, FLAG), 3, 8))
+@examples(3)
+def test_freeze_stops_gradients_exactly_under_the_prefixes(kata, device, drawn):
     """After freeze (grad mode on or off) backward reaches no parameter under the prefixes, and every other one."""
-    tree, _, pre_frozen, prefixes = case
-    seen = kata.run(flip, tree, device, pre_frozen, prefixes, no_grad=no_grad,
-                    doing=f"freeze(model, {prefixes!r})" + (" under torch.no_grad()" if no_grad else ""))
-    check_flags(seen, tree, device, pre_frozen, prefixes, "freeze")
-
-
-@given(case=freeze_cases(trap=True))
-@examples(4)
-def test_a_prefix_names_whole_components_layer1_is_not_layer10(kata, device, case):
-    """freeze(model, ['layer1']) freezes layer1.* and leaves layer10.* (and layer1_extra.*) training."""
-    tree, _, pre_frozen, prefixes = case
-    seen = kata.run(flip, tree, device, [], prefixes, doing="freeze(model, ['layer1'])")
-    check_flags(seen, tree, device, [], prefixes, "freeze")
-
-
-@given(case=freeze_cases(min_prefixes=0))
-@examples(10)
-def test_freeze_returns_the_sorted_names_it_flipped(kata, device, case):
-    """freeze returns the sorted names whose requires_grad it switched off; a second identical call returns []."""
-    tree, _, pre_frozen, prefixes = case
-    doing = f"freeze(model, {prefixes!r}) on {where(tree)}" + (f" with {sorted(pre_frozen)} already frozen"
-                                                               if pre_frozen else "")
-    seen = kata.run(flip, tree, device, pre_frozen, prefixes, twice=True, doing=f"freeze(model, {prefixes!r})")
-    expected = flipped(tree, pre_frozen, prefixes, "freeze")
-    under = flipped(tree, [], prefixes, "freeze")
-    check_returned(seen["returned"], expected, under, doing)
-    if seen["again"] != []:
-        fail(f"calling {doing.split(' on ')[0]} a second time returned {seen['again']!r}, expected []: nothing is "
-             "flipped the second time, the parameters are already frozen.")
-
-
-@given(case=freeze_cases(), form=st.sampled_from(["generator", "tuple", "generator", "set", "generator", "dict keys"]),
-       repeat=st.booleans(), empty=st.sampled_from([False, False, False, True]))
-@examples(10)
-def test_prefixes_may_be_any_iterable_even_a_generator(kata, device, case, form, repeat, empty):
-    """prefixes may be a tuple, a set, dict keys or a generator (iterated once), empty or with repeats."""
-    tree, _, pre_frozen, prefixes = case
-    prefixes = [] if empty else prefixes + prefixes[:1] if repeat else prefixes
-    doing = f"freeze(model, <{form} of {prefixes!r}>)"
-    seen = kata.run(flip, tree, device, pre_frozen, prefixes, form, doing=doing,
-                    why="prefixes may be any iterable of str: iterate it once (list(prefixes)).")
-    why = (f"with the prefixes given as a {form} of {prefixes!r}: prefixes may be any iterable of str, a generator "
-           "included, so iterate it once (list(prefixes)) before checking and applying them.")
-    expected = flipped(tree, pre_frozen, prefixes, "freeze")
-    if seen["returned"] != expected:
-        fail(f"{doing} returned {seen['returned']!r}, expected {expected!r} {why}")
-    try:
+    cases = [flip_case(tree, device, pre_frozen, prefixes, no_grad=no_grad)
+             for (tree, _, pre_frozen, prefixes), no_grad in drawn]
+    doings = [f"freeze(model, {prefixes!r}) on {where(tree)}" + (" under torch.no_grad()" if no_grad else "")
+              for tree, _, _, prefixes, *_, no_grad in cases]
+    for (tree, _, pre_frozen, prefixes, *_), seen in run_batch(kata, flip, cases, doings):
         check_flags(seen, tree, device, pre_frozen, prefixes, "freeze")
-    except AssertionError as exc:
-        fail(f"{exc} ({why})")
+
+
+@given(drawn=batches(TRAP_CASES, 2, 5))
+@examples(2)
+def test_a_prefix_names_whole_components_layer1_is_not_layer10(kata, device, drawn):
+    """freeze(model, ['layer1']) freezes layer1.* and leaves layer10.* (and layer1_extra.*) training."""
+    cases = [flip_case(tree, device, [], prefixes) for tree, _, _, prefixes in drawn]
+    doings = [f"freeze(model, ['layer1']) on {where(tree)}" for tree, *_ in cases]
+    for (tree, _, _, prefixes, *_), seen in run_batch(kata, flip, cases, doings):
+        check_flags(seen, tree, device, [], prefixes, "freeze")
+
+
+@given(drawn=batches(freeze_cases(min_prefixes=0), 3, 7))
+@examples(3)
+def test_freeze_returns_the_sorted_names_it_flipped(kata, device, drawn):
+    """freeze returns the sorted names whose requires_grad it switched off; a second identical call returns []."""
+    cases = [flip_case(tree, device, pre_frozen, prefixes, twice=True) for tree, _, pre_frozen, prefixes in drawn]
+    doings = [flip_doing("freeze", prefixes, tree, pre_frozen, "already frozen") for tree, _, pre_frozen, prefixes, *_
+              in cases]
+    for ((tree, _, pre_frozen, prefixes, *_), seen), doing in zip(run_batch(kata, flip, cases, doings), doings):
+        expected = flipped(tree, pre_frozen, prefixes, "freeze")
+        under = flipped(tree, [], prefixes, "freeze")
+        check_returned(seen["returned"], expected, under, doing)
+        if seen["again"] != []:
+            fail(f"calling {doing.split(' on ')[0]} a second time returned {seen['again']!r}, expected []: nothing "
+                 "is flipped the second time, the parameters are already frozen.")
+
+
+FORMS = st.sampled_from(["generator", "tuple", "generator", "set", "generator", "dict keys"])
+EMPTY = st.sampled_from([False, False, False, True])
+
+
+@given(drawn=batches(st.tuples(FREEZE_CASES, FORMS, FLAG, EMPTY), 3, 7))
+@examples(3)
+def test_prefixes_may_be_any_iterable_even_a_generator(kata, device, drawn):
+    """prefixes may be a tuple, a set, dict keys or a generator (iterated once), empty or with repeats."""
+    cases = []
+    for (tree, _, pre_frozen, prefixes), form, repeat, empty in drawn:
+        prefixes = [] if empty else prefixes + prefixes[:1] if repeat else prefixes
+        cases.append(flip_case(tree, device, pre_frozen, prefixes, form))
+    doings = [f"freeze(model, <{form} of {prefixes!r}>) on {where(tree)}" for tree, _, _, prefixes, form, *_ in cases]
+    seen_all = run_batch(kata, flip, cases, doings,
+                         why="prefixes may be any iterable of str: iterate it once (list(prefixes)).")
+    for ((tree, _, pre_frozen, prefixes, form, *_), seen), doing in zip(seen_all, doings):
+        why = (f"with the prefixes given as a {form} of {prefixes!r}: prefixes may be any iterable of str, a "
+               "generator included, so iterate it once (list(prefixes)) before checking and applying them.")
+        try:
+            check_flags(seen, tree, device, pre_frozen, prefixes, "freeze")
+        except AssertionError as exc:
+            fail(f"{exc} ({why})")
+        expected = flipped(tree, pre_frozen, prefixes, "freeze")
+        if seen["returned"] != expected:
+            fail(f"{doing} returned {seen['returned']!r}, expected {expected!r} {why}")
 
 
 @st.composite
 def typo_cases(draw):
     """A freeze case whose prefixes hold one that matches nothing, somewhere among valid ones."""
-    tree, names, pre_frozen, prefixes = draw(freeze_cases())
-    typo = draw(st.sampled_from(typos(tree)))
-    at = draw(st.integers(0, len(prefixes)))
+    tree, names, pre_frozen, prefixes = draw(FREEZE_CASES)
+    typo = pick(draw, typos(tree))
+    at = draw(INDEX) % (len(prefixes) + 1)
     return tree, pre_frozen, [*prefixes[:at], typo, *prefixes[at:]], typo
 
 
-@given(case=typo_cases(), fn=st.sampled_from(["freeze", "unfreeze"]))
-@examples(10)
-def test_an_unmatched_prefix_raises_value_error_before_changing_anything(kata, device, case, fn):
+@given(drawn=batches(st.tuples(typo_cases(), st.sampled_from(["freeze", "unfreeze"])), 3, 7))
+@examples(3)
+def test_an_unmatched_prefix_raises_value_error_before_changing_anything(kata, device, drawn):
     """A prefix matching no parameter name raises ValueError naming it, and no requires_grad has changed."""
-    tree, pre_frozen, prefixes, typo = case
-    doing = f"{fn}(model, {prefixes!r}) on {where(tree)}"
-    seen = kata.run(flip_with_typo, tree, device, pre_frozen, prefixes, fn, doing=doing)
-    raised = seen["result"]["raised"]
-    if raised is None:
-        fail(f"{doing} did not raise: the prefix {typo!r} matches no parameter name. An unmatched prefix is almost "
-             "always a typo; raise ValueError naming it instead of doing nothing.")
-    if "ValueError" not in raised["types"]:
-        fail(f"{doing} raised {raised['type']}: {raised['message']}; expected ValueError naming the prefix {typo!r} "
-             "that matches no parameter name.")
-    if typo and typo not in raised["message"]:
-        fail(f"{doing} raised ValueError({raised['message']!r}), which does not name the prefix {typo!r} that "
-             "matches no parameter name.")
-    expected = expected_grads(tree, device, set(pre_frozen))
-    assert expected, "every tree has parameters"
-    for name, value in expected.items():
-        if (value is None) != (seen["grads"].get(name) is None):
-            fail(f"{doing} raised, but first changed requires_grad of {name!r}: check every prefix before changing "
-                 "anything, so that a typo leaves the model as it was.")
+    cases = [(tree, device, pre_frozen, prefixes, fn) for (tree, pre_frozen, prefixes, _), fn in drawn]
+    doings = [f"{fn}(model, {prefixes!r}) on {where(tree)}" for tree, _, _, prefixes, fn in cases]
+    typo_of = [typo for (*_, typo), _ in drawn]
+    seen_all = run_batch(kata, flip_with_typo, cases, doings)
+    for ((tree, _, pre_frozen, _, _), seen), doing, typo in zip(seen_all, doings, typo_of):
+        raised = seen["result"]["raised"]
+        if raised is None:
+            fail(f"{doing} did not raise: the prefix {typo!r} matches no parameter name. An unmatched prefix is "
+                 "almost always a typo; raise ValueError naming it instead of doing nothing.")
+        if "ValueError" not in raised["types"]:
+            fail(f"{doing} raised {raised['type']}: {raised['message']}; expected ValueError naming the prefix "
+                 f"{typo!r} that matches no parameter name.")
+        if typo and typo not in raised["message"]:
+            fail(f"{doing} raised ValueError({raised['message']!r}), which does not name the prefix {typo!r} that "
+                 "matches no parameter name.")
+        expected = expected_grads(tree, device, set(pre_frozen))
+        assert expected, "every tree has parameters"
+        for name, value in expected.items():
+            if (value is None) != (seen["grads"].get(name) is None):
+                fail(f"{doing} raised, but first changed requires_grad of {name!r}: check every prefix before "
+                     "changing anything, so that a typo leaves the model as it was.")
 
 
-@given(case=freeze_cases(), everything=st.booleans())
-@examples(10)
-def test_unfreeze_restores_training_under_the_prefixes(kata, device, case, everything):
+@given(drawn=batches(st.tuples(FREEZE_CASES, FLAG), 3, 7))
+@examples(3)
+def test_unfreeze_restores_training_under_the_prefixes(kata, device, drawn):
     """unfreeze switches requires_grad back on under the prefixes only, and returns the sorted names it flipped."""
-    tree, names, pre_frozen, prefixes = case
-    pre_frozen = names if everything else pre_frozen
-    doing = f"unfreeze(model, {prefixes!r}) on {where(tree)} with {sorted(pre_frozen)} frozen"
-    seen = kata.run(flip, tree, device, pre_frozen, prefixes, "list", "unfreeze", True, doing=doing)
-    check_flags(seen, tree, device, pre_frozen, prefixes, "unfreeze")
-    expected = flipped(tree, pre_frozen, prefixes, "unfreeze")
-    check_returned(seen["returned"], expected, flipped(tree, names, prefixes, "unfreeze"), doing)
-    if seen["again"] != []:
-        fail(f"calling unfreeze a second time returned {seen['again']!r}, expected []: nothing flips twice.")
+    cases = [flip_case(tree, device, names if everything else pre_frozen, prefixes, "list", "unfreeze", True)
+             for (tree, names, pre_frozen, prefixes), everything in drawn]
+    doings = [f"unfreeze(model, {prefixes!r}) on {where(tree)} with {sorted(pre_frozen)} frozen"
+              for tree, _, pre_frozen, prefixes, *_ in cases]
+    seen_all = run_batch(kata, flip, cases, doings)
+    for ((tree, _, pre_frozen, prefixes, *_), seen), doing in zip(seen_all, doings):
+        check_flags(seen, tree, device, pre_frozen, prefixes, "unfreeze")
+        expected = flipped(tree, pre_frozen, prefixes, "unfreeze")
+        check_returned(seen["returned"], expected, flipped(tree, canonical(judged(tree)), prefixes, "unfreeze"),
+                       doing)
+        if seen["again"] != []:
+            fail(f"calling unfreeze a second time returned {seen['again']!r}, expected []: nothing flips twice.")
 
 
 # ------------------------------------------------------------------------------------------ specs: param_groups
 
-LRS = (0.5, 0.1, 0.05, 0.01, 1, 2)
+LRS = st.sampled_from((0.5, 0.1, 0.05, 0.01, 1, 2))
+DEFAULT_LRS = st.sampled_from([1e-3, 0.2, 0])
 
 
 @st.composite
 def group_cases(draw):
     """(tree, names, frozen, table, default_lr): prefixes from the tree, nested ones included, plus strays."""
-    tree = draw(trees())
+    tree = draw(TREES)
     names = canonical(judged(tree))
-    frozen = draw(st.lists(st.sampled_from(names), max_size=3, unique=True))
+    frozen = pick_some(draw, names, 0, 3, unique=True)
     candidates = prefix_candidates(names) + ["layer", "missing.prefix"]
-    prefixes = draw(st.lists(st.sampled_from(candidates), min_size=1, max_size=4, unique=True))
-    table = {p: draw(st.sampled_from(LRS)) for p in prefixes}
+    prefixes = pick_some(draw, candidates, 1, 4, unique=True)
+    table = {p: draw(LRS) for p in prefixes}
     deep = [n for n in names if "." in n and n not in frozen]
-    if deep and draw(st.booleans()):  # a nested pair, the outer one first: "encoder" then "encoder.2"
-        inner = draw(st.sampled_from(deep))
+    if deep and draw(FLAG):  # a nested pair, the outer one first: "encoder" then "encoder.2"
+        inner = pick(draw, deep)
         outer = inner.split(".")[0]
         table = {outer: 0.25, **{p: lr for p, lr in table.items() if p not in (outer, inner)}, inner: 0.75}
-    return tree, names, frozen, table, draw(st.sampled_from([1e-3, 0.2, 0]))
+    return tree, names, frozen, table, draw(DEFAULT_LRS)
+
+
+GROUP_CASES = group_cases()
 
 
 def lr_for(name, table, default):
@@ -643,19 +827,19 @@ def groups_seen(seen, doing):
         if group["type"] != "dict" or not {"params", "lr", "names"} <= set(group["keys"]):
             fail(f"group {i} of {doing} is {group.get('keys', group['type'])}: {SHAPE}.")
         if group["params_type"] == "set":
-            fail(f"group {i} keeps its params in a set: torch.optim needs them in an ordered collection (a list). "
-                 f"{SHAPE}.")
+            fail(f"group {i} of {doing} keeps its params in a set: torch.optim needs them in an ordered collection "
+                 f"(a list). {SHAPE}.")
         if group["params_type"] not in ("list", "tuple"):
-            fail(f"group {i} holds its params in a {group['params_type']}: {SHAPE}.")
+            fail(f"group {i} of {doing} holds its params in a {group['params_type']}: {SHAPE}.")
         if group["names"] is None or len(group["names"]) != len(group["owners"]):
-            fail(f"group {i} has {len(group['owners'])} params but names {group['names']!r}: names[i] must be the "
-                 "name of params[i].")
+            fail(f"group {i} of {doing} has {len(group['owners'])} params but names {group['names']!r}: names[i] "
+                 "must be the name of params[i].")
         if isinstance(group["lr"], bool) or not isinstance(group["lr"], int | float):
-            fail(f"group {i} has lr {group['lr']!r}: each group's 'lr' must be a number.")
+            fail(f"group {i} of {doing} has lr {group['lr']!r}: each group's 'lr' must be a number.")
         for owner in group["owners"]:
             if owner is None:
-                fail(f"group {i} holds a tensor that is none of the model's parameters (a copy?): put the model's "
-                     "own Parameter objects in the groups.")
+                fail(f"group {i} of {doing} holds a tensor that is none of the model's parameters (a copy?): put the "
+                     "model's own Parameter objects in the groups.")
     return seen["groups"]
 
 
@@ -664,87 +848,95 @@ def group_doing(tree, frozen, table, default_lr):
             + (f" with {sorted(frozen)} frozen" if frozen else ""))
 
 
-@given(case=group_cases())
-@examples(12)
-def test_param_groups_give_each_trainable_parameter_the_lr_of_its_longest_prefix(kata, device, case):
+def run_groups(kata, device, drawn, then="", optimizer=False, some_frozen=False):
+    """group_and_step on each drawn case; yields (case, its doing, what the subject saw). `some_frozen` freezes the
+    first parameter of a case that froze none; with `optimizer`, the last parameter of a case that froze them all
+    trains (torch.optim refuses an empty parameter list)."""
+    cases = []
+    for tree, names, frozen, table, default_lr in drawn:
+        if some_frozen:
+            frozen = frozen or names[:1]
+        if optimizer and set(names) <= set(frozen):
+            frozen = [name for name in frozen if name != names[-1]]
+        cases.append((tree, device, frozen, table, default_lr))
+    doings = [group_doing(tree, frozen, table, default_lr) + then for tree, _, frozen, table, default_lr in cases]
+    seen_all = run_batch(kata, group_and_step, cases, doings, optimizer=optimizer)
+    return [(case, doing, seen) for (case, seen), doing in zip(seen_all, doings)]
+
+
+@given(drawn=batches(GROUP_CASES, 3, 8))
+@examples(3)
+def test_param_groups_give_each_trainable_parameter_the_lr_of_its_longest_prefix(kata, device, drawn):
     """Every trainable parameter is in exactly one group, whose lr is that of its longest matching prefix."""
-    tree, names, frozen, table, default_lr = case
-    doing = group_doing(tree, frozen, table, default_lr)
-    groups = groups_seen(kata.run(group_and_step, tree, device, frozen, table, default_lr, doing=doing), doing)
-    found: dict[str, list] = {}
-    for group in groups:
-        for owner in group["owners"]:
-            found.setdefault(owner, []).append(group["lr"])
-    trainable = [n for n in names if n not in frozen]
-    assert trainable or not found, "a tree with every parameter frozen gives no group"
-    for name in trainable:
-        got, lr = found.get(name, []), lr_for(name, table, default_lr)
-        if not got:
-            fail(f"{doing}: trainable parameter {name!r} is in no group, so the optimizer would never train it. "
-                 "Parameters matching no prefix belong in the default group with default_lr.")
-        if len(got) > 1:
-            fail(f"{doing}: parameter {name!r} is in more than one group (lrs {got}). {ONE_GROUP}")
-        if got[0] != lr:
-            best = max((p for p in table if matches(name, p)), key=len, default=None)
-            stray = [p for p in table if p in name and not matches(name, p)]
-            why = (DOTTED if stray and got[0] in [table[p] for p in stray] else
-                   f"The longest matching prefix wins ({best!r})." if best is not None else
-                   "Parameters matching no prefix belong in the default group with default_lr.")
-            fail(f"{doing}: parameter {name!r} is in a group with lr {got[0]!r}, expected {lr!r}. {why}")
+    for (tree, _, frozen, table, default_lr), doing, seen in run_groups(kata, device, drawn):
+        groups = groups_seen(seen, doing)
+        found: dict[str, list] = {}
+        for group in groups:
+            for owner in group["owners"]:
+                found.setdefault(owner, []).append(group["lr"])
+        trainable = [n for n in canonical(judged(tree)) if n not in frozen]
+        assert trainable or not found, "a tree with every parameter frozen gives no group"
+        for name in trainable:
+            got, lr = found.get(name, []), lr_for(name, table, default_lr)
+            if not got:
+                fail(f"{doing}: trainable parameter {name!r} is in no group, so the optimizer would never train it. "
+                     "Parameters matching no prefix belong in the default group with default_lr.")
+            if len(got) > 1:
+                fail(f"{doing}: parameter {name!r} is in more than one group (lrs {got}). {ONE_GROUP}")
+            if got[0] != lr:
+                best = max((p for p in table if matches(name, p)), key=len, default=None)
+                stray = [p for p in table if p in name and not matches(name, p)]
+                why = (DOTTED if stray and got[0] in [table[p] for p in stray] else
+                       f"The longest matching prefix wins ({best!r})." if best is not None else
+                       "Parameters matching no prefix belong in the default group with default_lr.")
+                fail(f"{doing}: parameter {name!r} is in a group with lr {got[0]!r}, expected {lr!r}. {why}")
 
 
-@given(case=group_cases())
-@examples(12)
-def test_group_names_name_the_group_params(kata, device, case):
+@given(drawn=batches(GROUP_CASES, 3, 8))
+@examples(3)
+def test_group_names_name_the_group_params(kata, device, drawn):
     """In every group, names[i] is the model's name for params[i], the very Parameter object."""
-    tree, names, frozen, table, default_lr = case
-    doing = group_doing(tree, frozen, table, default_lr)
-    groups = groups_seen(kata.run(group_and_step, tree, device, frozen, table, default_lr, doing=doing), doing)
-    assert any(group["owners"] for group in groups) or len(frozen) == len(names)
-    for group in groups:
-        for name, owner in zip(group["names"], group["owners"], strict=True):
-            if name != owner:
-                fail(f"{doing}: a group lists the name {name!r} next to the parameter {owner!r}: names[i] must be "
-                     f"the name of params[i]. {FIRST_NAME}")
+    for (tree, _, frozen, _, _), doing, seen in run_groups(kata, device, drawn):
+        groups = groups_seen(seen, doing)
+        assert any(group["owners"] for group in groups) or len(frozen) == len(canonical(judged(tree)))
+        for group in groups:
+            for name, owner in zip(group["names"], group["owners"], strict=True):
+                if name != owner:
+                    fail(f"{doing}: a group lists the name {name!r} next to the parameter {owner!r}: names[i] must "
+                         f"be the name of params[i]. {FIRST_NAME}")
 
 
-@given(case=group_cases())
-@examples(8)
-def test_frozen_parameters_are_left_out_of_the_groups(kata, device, case):
+@given(drawn=batches(GROUP_CASES, 5, 8))
+@examples(2)
+def test_frozen_parameters_are_left_out_of_the_groups(kata, device, drawn):
     """No frozen parameter (requires_grad False) appears in any group."""
-    tree, names, frozen, table, default_lr = case
-    frozen = frozen or names[:1]
-    doing = group_doing(tree, frozen, table, default_lr)
-    groups = groups_seen(kata.run(group_and_step, tree, device, frozen, table, default_lr, doing=doing), doing)
-    handed = sorted({owner for group in groups for owner in group["owners"] if owner in frozen})
-    if handed:
-        fail(f"{doing}: the frozen parameters {handed} are in the groups. {FROZEN_OUT}")
+    for (_, _, frozen, _, _), doing, seen in run_groups(kata, device, drawn, some_frozen=True):
+        groups = groups_seen(seen, doing)
+        handed = sorted({owner for group in groups for owner in group["owners"] if owner in frozen})
+        if handed:
+            fail(f"{doing}: the frozen parameters {handed} are in the groups. {FROZEN_OUT}")
 
 
-@given(case=group_cases())
-@examples(8)
-def test_empty_groups_are_left_out(kata, device, case):
+@given(drawn=batches(GROUP_CASES, 5, 8))
+@examples(2)
+def test_empty_groups_are_left_out(kata, device, drawn):
     """A prefix with no trainable parameter left, or a default group with nothing in it, gives no group."""
-    tree, names, frozen, table, default_lr = case
-    doing = group_doing(tree, frozen, table, default_lr)
-    groups = groups_seen(kata.run(group_and_step, tree, device, frozen, table, default_lr, doing=doing), doing)
-    for group in groups:
-        if not group["owners"]:
-            fail(f"{doing} returned an empty group (lr={group['lr']!r}): leave out empty groups, such as a prefix "
-                 "whose parameters are all frozen, a prefix matching nothing, or a default group with no parameter "
-                 "left.")
+    for _, doing, seen in run_groups(kata, device, drawn):
+        for group in groups_seen(seen, doing):
+            if not group["owners"]:
+                fail(f"{doing} returned an empty group (lr={group['lr']!r}): leave out empty groups, such as a prefix "
+                     "whose parameters are all frozen, a prefix matching nothing, or a default group with no "
+                     "parameter left.")
 
 
-@given(case=group_cases())
-@examples(8)
-def test_an_sgd_step_over_the_groups_moves_only_trainable_parameters(kata, device, case):
+@given(drawn=batches(GROUP_CASES, 5, 8))
+@examples(2)
+def test_an_sgd_step_over_the_groups_moves_only_trainable_parameters(kata, device, drawn):
     """After warm-up gradients, freezing and one SGD step, frozen parameters stay put; the rest move by -lr * grad."""
-    tree, names, frozen, table, default_lr = case
-    frozen = frozen or names[:1]
-    doing = group_doing(tree, frozen, table, default_lr) + ", then one SGD step"
-    seen = kata.run(group_and_step, tree, device, frozen, table, default_lr, doing=doing)
-    groups_seen(seen, doing)
-    check_step(seen["after"], tree, device, frozen, table, default_lr, doing, "the SGD step")
+    for (tree, _, frozen, table, default_lr), doing, seen in run_groups(kata, device, drawn, ", then one SGD step",
+                                                                         some_frozen=True):
+        groups_seen(seen, doing)
+        check_step(seen["after"], tree, device, frozen, table, default_lr, doing, "the SGD step")
 
 
 def check_step(after, tree, device, frozen, table, default_lr, doing, step):
@@ -762,18 +954,18 @@ def check_step(after, tree, device, frozen, table, default_lr, doing, step):
                      why=f"A trainable parameter moves by -lr * grad with its own group's lr ({lr}). {ONE_GROUP}")
 
 
-@given(case=group_cases())
-@examples(4)
-def test_groups_work_as_given_with_torch_optim_sgd(kata, device, case):
+@given(drawn=batches(GROUP_CASES, 2, 5))
+@examples(2)
+def test_groups_work_as_given_with_torch_optim_sgd(kata, device, drawn):
     """The groups go straight into torch.optim.SGD: its step moves each trainable parameter, never a frozen one."""
-    tree, names, frozen, table, default_lr = case
-    doing = group_doing(tree, frozen, table, default_lr) + ", then torch.optim.SGD(groups).step()"
-    seen = kata.run(group_and_step, tree, device, frozen, table, default_lr, True, doing=doing)
-    raised = seen["stepped"]["raised"]
-    if raised is not None:
-        fail(f"{doing}: torch.optim.SGD raised {raised['type']}: {raised['message']}. The list param_groups returns "
-             f"must be usable as an optimizer's param groups as it is (params in an ordered list). {ONE_GROUP}")
-    check_step(seen["after"], tree, device, frozen, table, default_lr, doing, "torch.optim.SGD's step")
+    for (tree, _, frozen, table, default_lr), doing, seen in run_groups(
+            kata, device, drawn, ", then torch.optim.SGD(groups).step()", optimizer=True):
+        raised = seen["stepped"]["raised"]
+        if raised is not None:
+            fail(f"{doing}: torch.optim.SGD raised {raised['type']}: {raised['message']}. The list param_groups "
+                 "returns must be usable as an optimizer's param groups as it is (params in an ordered list). "
+                 f"{ONE_GROUP}")
+        check_step(seen["after"], tree, device, frozen, table, default_lr, doing, "torch.optim.SGD's step")
 
 
 # ------------------------------------------------------------------------------------------ specs: counting
@@ -789,57 +981,62 @@ def oracle_counts(tree, frozen):
     return total, trainable, twice, state
 
 
-@given(tree=trees(min_buffers=1))
-@examples(12)
-def test_count_parameters_counts_each_registered_parameter_once(kata, device, tree):
+@given(drawn=batches(TREES_WITH_BUFFERS, 3, 8))
+@examples(3)
+def test_count_parameters_counts_each_registered_parameter_once(kata, device, drawn):
     """count_parameters(model) is the total numel of model.parameters(): a shared parameter once, no buffers."""
-    seen = kata.run(counts, tree, device, [], doing=f"count_parameters(model) on {where(tree)}")
-    total, _, twice, state = oracle_counts(tree, set())
-    got = seen["all"]
-    if isinstance(got, bool) or not isinstance(got, int):
-        fail(f"count_parameters(model) returned {got!r} ({type(got).__name__}): return a plain int.")
-    if got == total:
-        return
-    hint = ("Running statistics, masks and other buffers are buffers, not parameters (state_dict() lists both)."
-            if got == state and state != twice else SHARED_ONCE if got > total else
-            "Sum numel() over model.parameters().")
-    fail(f"count_parameters(model) on {where(tree)} returned {got}, expected {total}. {hint}")
+    cases = [(tree, device, []) for tree in drawn]
+    doings = [f"count_parameters(model) on {where(tree)}" for tree in drawn]
+    for ((tree, _, _), seen), doing in zip(run_batch(kata, counts, cases, doings), doings):
+        total, _, twice, state = oracle_counts(tree, set())
+        got = seen["all"]
+        if isinstance(got, bool) or not isinstance(got, int):
+            fail(f"{doing} returned {got!r} ({type(got).__name__}): return a plain int.")
+        if got == total:
+            continue
+        hint = ("Running statistics, masks and other buffers are buffers, not parameters (state_dict() lists both)."
+                if got == state and state != twice else SHARED_ONCE if got > total else
+                "Sum numel() over model.parameters().")
+        fail(f"{doing} returned {got}, expected {total}. {hint}")
 
 
-@given(case=freeze_cases())
-@examples(8)
-def test_count_parameters_trainable_only_counts_what_trains(kata, device, case):
+@given(drawn=batches(FREEZE_CASES, 5, 8))
+@examples(2)
+def test_count_parameters_trainable_only_counts_what_trains(kata, device, drawn):
     """With trainable_only=True (keyword or positional) only parameters with requires_grad count; without, all."""
-    tree, names, frozen, _ = case
-    frozen = frozen or names[:1]
-    doing = f"count_parameters(model, trainable_only=True) on {where(tree)} with {sorted(frozen)} frozen"
-    seen = kata.run(counts, tree, device, frozen, doing=doing)
-    total, trainable, _, _ = oracle_counts(tree, set(frozen))
-    for form in ("trainable", "positional"):
-        if seen[form] != trainable:
-            fail(f"{doing} returned {seen[form]!r}, expected {trainable}: with trainable_only, count only the "
-                 f"parameters with requires_grad (given {'by keyword' if form == 'trainable' else 'positionally'}).")
-    if seen["all"] != total:
-        fail(f"count_parameters(model) with {sorted(frozen)} frozen returned {seen['all']!r}, expected {total}: "
-             "without trainable_only, frozen parameters count too.")
+    cases = [(tree, device, frozen or names[:1]) for tree, names, frozen, _ in drawn]
+    doings = [f"count_parameters(model, trainable_only=True) on {where(tree)} with {sorted(frozen)} frozen"
+              for tree, _, frozen in cases]
+    for ((tree, _, frozen), seen), doing in zip(run_batch(kata, counts, cases, doings), doings):
+        total, trainable, _, _ = oracle_counts(tree, set(frozen))
+        for form in ("trainable", "positional"):
+            if seen[form] != trainable:
+                fail(f"{doing} returned {seen[form]!r}, expected {trainable}: with trainable_only, count only the "
+                     "parameters with requires_grad (given "
+                     f"{'by keyword' if form == 'trainable' else 'positionally'}).")
+        if seen["all"] != total:
+            fail(f"count_parameters(model) on {where(tree)} with {sorted(frozen)} frozen returned {seen['all']!r}, "
+                 f"expected {total}: without trainable_only, frozen parameters count too.")
 
 
 # ------------------------------------------------------------------------------------------ specs: arguments
 
 
-@given(case=group_cases())
-@examples(6)
-def test_helpers_leave_the_callers_arguments_alone(kata, device, case):
+@given(drawn=batches(GROUP_CASES, 4, 7))
+@examples(2)
+def test_helpers_leave_the_callers_arguments_alone(kata, device, drawn):
     """freeze, unfreeze and param_groups never modify the caller's prefixes list or lr_by_prefix dict."""
-    tree, names, frozen, table, default_lr = case
-    table = {**table, "missing.prefix": 0.5}
-    prefixes = [p for p in prefix_candidates(names) if p.count(".") == 0][::-1][:3]
-    changed = kata.run(arguments_kept, tree, device, prefixes, table, default_lr,
-                       doing="freeze, unfreeze and param_groups on a fresh model each")
-    for fn in ("freeze", "unfreeze"):
-        if changed[fn]:
-            fail(f"{fn}(model, {prefixes!r}) modified the caller's list of prefixes: copy it, never sort or edit it "
-                 "in place.")
-    if changed["param_groups"]:
-        fail(f"{group_doing(tree, [], table, default_lr)} modified the caller's lr_by_prefix dict: read it, never "
-             "edit it.")
+    cases = []
+    for tree, names, _, table, default_lr in drawn:
+        prefixes = [p for p in prefix_candidates(names) if p.count(".") == 0][::-1][:3]
+        cases.append((tree, device, prefixes, {**table, "missing.prefix": 0.5}, default_lr))
+    doings = [f"freeze, unfreeze and param_groups(model, {table!r}, {default_lr!r}) on a fresh {where(tree)} each"
+              for tree, _, _, table, default_lr in cases]
+    for (tree, _, prefixes, table, default_lr), changed in run_batch(kata, arguments_kept, cases, doings):
+        for fn in ("freeze", "unfreeze"):
+            if changed[fn]:
+                fail(f"{fn}(model, {prefixes!r}) on {where(tree)} modified the caller's list of prefixes: copy it, "
+                     "never sort or edit it in place.")
+        if changed["param_groups"]:
+            fail(f"{group_doing(tree, [], table, default_lr)} modified the caller's lr_by_prefix dict: read it, never "
+                 "edit it.")
