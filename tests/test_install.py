@@ -95,3 +95,7 @@ def test_the_installed_engine_scaffolds_and_runs_a_course_anywhere(tmp_path: Pat
 
     elsewhere = run([kata, "--course", "course", "list"], outside, env)
     assert elsewhere.returncode == 0 and "01_scale" in elsewhere.stdout, elsewhere.stderr
+
+    repo_env = {**env, "KATA_STATE_DIR": str(tmp_path / "state")}
+    ours = run([kata, "check", "01", "--solutions", "--device", "cpu"], PROJECT_ROOT / "katas", repo_env)
+    assert ours.returncode == 0 and "Kata 01 passed" in ours.stdout, ours.stdout + ours.stderr  # this course too
