@@ -26,7 +26,7 @@ def program(argv0: str | None = None) -> str:
     path as typed (`.venv/bin/kata`)."""
     argv0 = sys.argv[0] if argv0 is None else argv0
     path = Path(argv0)
-    if (path.name == "__main__.py" and path.parent.name == "kata_runner") or argv0 in ("-m", "-c", ""):
+    if (path.name == "__main__.py" and path.parent.name == "kata_runner") or argv0 == "-m":
         return f"{_interpreter()} -m kata_runner"
     if path.stem != "kata":
         return "kata"  # embedded (tests, another tool): the documented name

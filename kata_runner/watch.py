@@ -87,6 +87,9 @@ def _terminate_like_ctrl_c() -> Iterator[None]:
 
     wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
     previous = {signum: signal.signal(signum, interrupt) for signum in wanted}
+    # Ctrl-C must work even where watch was started with SIGINT ignored (inherited across exec, e.g. from a
+    # pytest-xdist worker or a script's `trap '' INT`).
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
