@@ -501,7 +501,10 @@ def trees(draw, min_buffers=0):
             tied = ["param", path, attr, source]
         else:
             path = pick(draw, module_paths(model, Block))
-            sources = [s for s in module_paths(model) if s and s != path and not path.startswith(s + ".")]
+            # Never the target or a module holding it, under any of its paths (a shared module has several): a cycle.
+            target = model.get_submodule(path)
+            sources = [s for s in module_paths(model)
+                       if s and all(m is not target for m in model.get_submodule(s).modules())]
             if not sources:
                 continue
             tied = ["module", path, draw(TIE_ATTRS), pick(draw, sources)]

@@ -40,16 +40,20 @@ C12 A checkpoint written with torch.save and read with torch.load(weights_only=T
     -> a_torch_save_and_load_round_trip_loads
 """
 
+import functools
 import io
+import math
+import random
 from collections import OrderedDict
 from types import MappingProxyType
 
 import torch
 from torch import nn
 
-from kata_runner.asserts import assert_close, assert_keys, fail
+from kata_runner.asserts import assert_close, assert_keys, each, fail
 from kata_runner.draw import examples, given, make_tensor, st
 from kata_runner.probing import probe, snapshot
+from kata_runner.subject import LearnerError, reset_state
 
 FIELDS = ("loaded", "mismatched", "missing", "unexpected")
 NO_RAISE = (
@@ -113,8 +117,8 @@ def _layer(kind, n, opts):
     return {"block": Block, "sequential": nn.Sequential, "moduledict": nn.ModuleDict}[kind]()
 
 
-def build(desc, device):
-    """The model a description stands for, with deterministic values, in its dtype on `device`."""
+def skeleton(desc):
+    """The modules a description stands for, ties made, before its dtype, device and values."""
 
     def make(node):
         module = _layer(node["kind"], node["size"], node.get("opts", {}))
@@ -132,6 +136,12 @@ def build(desc, device):
         params = [p for m in modules for p in m._parameters.values() if p is not None]
         if params:
             setattr(modules[j % len(modules)], f"tied{k}", params[i % len(params)])
+    return model
+
+
+def build(desc, device):
+    """The model a description stands for, with deterministic values, in its dtype on `device`."""
+    model = skeleton(desc)
     model.to(device=device, dtype=desc["dtype"])
     with torch.no_grad():
         for index, (_, tensor) in enumerate(sorted(model.state_dict(keep_vars=True).items())):
@@ -160,7 +170,23 @@ def _wrap(source, kind):
 
 
 @probe
-def partial_load(impl, desc, source, device, mapping="dict", no_grad=False, via_file=False):
+def partial_load(impl, cases, observe=()):
+    """For each (desc, source, device, options): load_compatible's report, and the observations named in `observe`
+    (the model, its Parameters and the caller's state_dict afterwards: every step runs all the same, only the
+    copies nobody asked for are skipped). Every case starts from the state a probe call starts from (seed 0,
+    torch's defaults), as if it had its own call."""
+    seen = []
+    for desc, source, device, options in cases:
+        reset_state(0)
+        found = _load(impl, desc, source, device, set(observe), **options)
+        seen.append({key: value for key, value in found.items() if key == "report" or key in observe})
+    return seen
+
+
+def _load(impl, desc, source, device, observe, mapping="dict", no_grad=False, via_file=False):
+    def look(name, state):
+        return snapshot(state) if name in observe else None
+
     model = build(desc, device)
     params = list(model.parameters())
     if via_file:
@@ -172,7 +198,7 @@ def partial_load(impl, desc, source, device, mapping="dict", no_grad=False, via_
         source = torch.load(buffer, weights_only=True)
     mapping_value = _wrap(source, mapping)
     keys_before = list(source)
-    values_before = snapshot(source)
+    values_before = look("source_values", source)
     grad_before = torch.is_grad_enabled()
     if no_grad:
         with torch.no_grad():
@@ -181,14 +207,14 @@ def partial_load(impl, desc, source, device, mapping="dict", no_grad=False, via_
         report = impl.load_compatible(model, mapping_value)
     grad_kept = torch.is_grad_enabled() == grad_before
     fields = {name: getattr(report, name, "<no such attribute>") for name in FIELDS}
-    after = snapshot(model.state_dict())
-    non_persistent = _non_persistent(model)
-    source_keys, source_values = list(source), snapshot(source)
+    after = look("after", model.state_dict())
+    non_persistent = _non_persistent(model) if "non_persistent" in observe else None
+    source_keys, source_values = list(source), look("source_values", source)
     with torch.no_grad():  # change the source in place: a model sharing its memory would follow
         for value in source.values():
             if 0 not in value.stride():
                 value.add_(1)
-    after_source_change = snapshot(model.state_dict())
+    after_source_change = look("after_source_change", model.state_dict())
     step_error = None
     try:
         with torch.no_grad():  # an optimizer built before the load: update the Parameters held before
@@ -196,7 +222,7 @@ def partial_load(impl, desc, source, device, mapping="dict", no_grad=False, via_
                 p.sub_(0.5)
     except RuntimeError as exc:  # e.g. a Parameter that adopted an expanded checkpoint tensor
         step_error = str(exc).splitlines()[0][:200]
-    after_step = snapshot(model.state_dict())
+    after_step = look("after_step", model.state_dict())
     total = sum((p.float().sum() for p in model.parameters() if p.requires_grad), torch.zeros((), device=device))
     if total.requires_grad:
         total.backward()
@@ -230,35 +256,80 @@ LEAVES = ("linear", "embedding", "batchnorm", "layernorm", "relu", "scaled_linea
 DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 
 
+# Strategies are built once (one built inside a composite is validated again on every draw); choices among
+# values known only once drawn (a model's keys) take an index.
+CONTAINERS = ("block", "sequential", "moduledict")
+SIZES = (1, 2, 3, 4)
+FLAGS = (False, True)
+
+
+def weighted(options_by_group):
+    """A sampled_from in which each group of options is equally likely, its simplest option first."""
+    weight = math.lcm(*(len(group) for group in options_by_group))
+    return st.sampled_from([option for group in options_by_group for option in group * (weight // len(group))])
+
+
+# A node's kind, size and options in one draw, each kind as likely as it was drawn on its own.
+FORMS = {
+    "linear": [("linear", n, (("bias", bias),)) for bias in FLAGS for n in SIZES],
+    "embedding": [("embedding", n, ()) for n in SIZES],
+    "batchnorm": [("batchnorm", n, (("affine", a), ("track", t))) for a in FLAGS for t in FLAGS for n in SIZES],
+    "layernorm": [("layernorm", n, (("affine", a), ("track", t))) for a in FLAGS for t in FLAGS for n in SIZES],
+    "relu": [("relu", n, ()) for n in SIZES],
+    "scaled_linear": [("scaled_linear", n, ()) for n in SIZES],
+    **{kind: [(kind, n, ()) for n in SIZES] for kind in CONTAINERS},
+}
+KINDS = {True: weighted([FORMS[kind] for kind in LEAVES + CONTAINERS]), False: weighted([FORMS[k] for k in LEAVES])}
+STEM_SIZES = st.integers(2, 4)
+SIDES = st.integers(1, 3)
+FLAG = st.booleans()
+PICK = st.integers(0, 50)
+INDEX = st.integers(0, 2**16 - 1)
+SEEDS = st.integers(0, 2**16)
+COUNTS = {(least, most): st.integers(least, most) for least in (0, 1) for most in (2, 3)}
+ROOT_NAMES = st.lists(st.sampled_from(PUBLIC + PRIVATE), min_size=1, max_size=3, unique=True)
+PARAM_SHAPES = st.lists(SIDES, max_size=2)
+
+
+def pick(draw, values):
+    """One of `values` (a sequence known only once drawn); shrinks towards the first."""
+    return values[draw(INDEX) % len(values)]
+
+
+@functools.cache
+def sampled(options):
+    return st.sampled_from(options)
+
+
 @st.composite
 def nodes(draw, depth):
-    kind = draw(st.sampled_from(LEAVES + (("block", "sequential", "moduledict") if depth > 0 else ())))
-    node = {"kind": kind, "size": draw(st.integers(1, 4)), "opts": {}, "children": [], "params": [], "buffers": []}
-    if kind == "linear":
-        node["opts"]["bias"] = draw(st.booleans())
-    if kind in ("batchnorm", "layernorm"):
-        node["opts"] = {"affine": draw(st.booleans()), "track": draw(st.booleans())}
-    if kind in ("block", "sequential", "moduledict"):
-        labels = draw(st.lists(st.sampled_from(PUBLIC + PRIVATE), min_size=5, max_size=5, unique=True))
-        for i in range(draw(st.integers(1, 3))):
+    kind, size, opts = draw(KINDS[depth > 0])
+    node = {"kind": kind, "size": size, "opts": dict(opts), "children": [], "params": [], "buffers": []}
+    if kind in CONTAINERS:
+        # five distinct names in one draw (the names themselves are never what a spec is about)
+        labels = random.Random(draw(INDEX)).sample(PUBLIC + PRIVATE, 5)
+        for i in range(draw(COUNTS[1, 3])):
             name = str(i) if kind == "sequential" else labels.pop()
-            node["children"].append([name, draw(nodes(depth - 1))])
+            node["children"].append([name, draw(NODES[depth - 1])])
         if kind == "block":
-            if draw(st.booleans()):
-                node["params"].append([labels.pop(), draw(st.lists(st.integers(1, 3), max_size=2))])
-            if draw(st.booleans()):
-                node["buffers"].append([labels.pop(), [draw(st.integers(1, 3))], draw(st.booleans())])
+            if draw(FLAG):
+                node["params"].append([labels.pop(), draw(PARAM_SHAPES)])
+            if draw(FLAG):
+                node["buffers"].append([labels.pop(), [draw(SIDES)], draw(FLAG)])
     return node
+
+
+NODES = {depth: nodes(depth) for depth in range(3)}
 
 
 @st.composite
 def models(draw, dtypes=(torch.float32, torch.float64), need=()):
     """A model description: a Block root holding a few subtrees, maybe tied weights and frozen parameters."""
     root = {"kind": "block", "size": 2, "opts": {}, "children": [], "params": [], "buffers": []}
-    names = draw(st.lists(st.sampled_from(PUBLIC + PRIVATE), min_size=1, max_size=3, unique=True))
+    names = draw(ROOT_NAMES)
     for name in names:
-        root["children"].append([name, draw(nodes(2))])
-    root["children"].append(["stem", {"kind": "linear", "size": draw(st.integers(2, 4)), "opts": {"bias": True},
+        root["children"].append([name, draw(NODES[2])])
+    root["children"].append(["stem", {"kind": "linear", "size": draw(STEM_SIZES), "opts": {"bias": True},
                                       "children": [], "params": [], "buffers": []}])
     if "batchnorm" in need:
         root["children"].append(["norm", {"kind": "batchnorm", "size": 3, "opts": {}, "children": [], "params": [],
@@ -269,10 +340,9 @@ def models(draw, dtypes=(torch.float32, torch.float64), need=()):
                                             "params": [], "buffers": []}])
     if "non_persistent" in need:
         root["buffers"].append(["scratch", [2], False])
-    pick = st.integers(0, 50)
-    ties = [[draw(pick), draw(pick)] for _ in range(draw(st.integers(1 if "ties" in need else 0, 2)))]
-    frozen = [draw(pick) for _ in range(draw(st.integers(1 if "frozen" in need else 0, 2)))]
-    return {"root": root, "ties": ties, "frozen": frozen, "dtype": draw(st.sampled_from(dtypes))}
+    ties = [[draw(PICK), draw(PICK)] for _ in range(draw(COUNTS[int("ties" in need), 2]))]
+    frozen = [draw(PICK) for _ in range(draw(COUNTS[int("frozen" in need), 2]))]
+    return {"root": root, "ties": ties, "frozen": frozen, "dtype": draw(sampled(dtypes))}
 
 
 def _reshaped(shape, how):
@@ -294,35 +364,53 @@ def _reshaped(shape, how):
     return None
 
 
+UNEXPECTED_KEYS = ("extra.weight", "head.9.bias", "stem.weight_old", "alpha.beta", "num_batches_tracked", "stem")
+CHECKPOINT_LAYOUTS = st.sampled_from(LAYOUTS)
+CHECKPOINT_DTYPES = st.sampled_from((None, torch.float32, torch.float64, torch.float16))
+
+
+@functools.cache
+def unexpected_keys(least, most):
+    return st.lists(st.sampled_from(UNEXPECTED_KEYS), min_size=least, max_size=most, unique=True)
+
+
 @st.composite
-def plans(draw, keys, actions=("keep", "keep", "reshape", "drop"), reshapes=("transposed", "flattened",
-                                                                            "broadcastable", "grown"),
-          extra=(0, 2), force=()):
+def plans(draw, keys, **options):
+    return draw_plan(draw, keys, **options)
+
+
+def draw_plan(draw, keys, actions=("keep", "keep", "reshape", "drop"), reshapes=("transposed", "flattened",
+                                                                                "broadcastable", "grown"),
+              extra=(0, 2), force=()):
     """What the checkpoint does with each of the model's keys, and which unexpected keys it adds."""
-    plan = {key: draw(st.sampled_from(actions)) for key in keys}
+    plan = {key: draw(sampled(actions)) for key in keys}
     for action in force:
         if action not in plan.values() and keys:
-            plan[draw(st.sampled_from(sorted(keys)))] = action
-    shapes = {key: draw(st.sampled_from(reshapes)) for key, action in plan.items() if action == "reshape"}
-    unexpected = draw(st.lists(st.sampled_from(["extra.weight", "head.9.bias", "stem.weight_old", "alpha.beta",
-                                                "num_batches_tracked", "stem"]),
-                               min_size=extra[0], max_size=extra[1], unique=True))
-    order = draw(st.permutations(range(len(keys) + len(unexpected))))
-    layout = draw(st.sampled_from(LAYOUTS))
-    dtype = draw(st.sampled_from((None, torch.float32, torch.float64, torch.float16)))
+            plan[pick(draw, sorted(keys))] = action
+    shapes = {key: draw(sampled(reshapes)) for key, action in plan.items() if action == "reshape"}
+    unexpected = draw(unexpected_keys(*extra))
+    order = list(range(len(keys) + len(unexpected)))
+    random.Random(draw(SEEDS)).shuffle(order)  # one draw for the checkpoint's order, any order
+    layout = draw(CHECKPOINT_LAYOUTS)
+    dtype = draw(CHECKPOINT_DTYPES)
     return {"plan": plan, "shapes": shapes, "unexpected": unexpected, "order": list(order), "layout": layout,
-            "dtype": dtype, "seed": draw(st.integers(0, 2**16))}
+            "dtype": dtype, "seed": draw(SEEDS)}
 
 
 def _keys(desc):
-    return [*build(desc, "cpu").state_dict()]
+    return [*skeleton(desc).state_dict()]
+
+
+def checkpoints(model_opts=None, plan_opts=None, tweak=None):
+    """A model description and a checkpoint plan for its keys, drawn together (no st.data())."""
+    model_opts, plan_opts = model_opts or {}, plan_opts or {}
+    return _checkpoints(models(**model_opts), tuple(sorted(plan_opts.items())), tweak)
 
 
 @st.composite
-def checkpoints(draw, model_opts=None, plan_opts=None, tweak=None):
-    """A model description and a checkpoint plan for its keys, drawn together (no st.data())."""
-    desc = draw(models(**(model_opts or {})))
-    plan = draw(plans(_keys(desc), **(plan_opts or {})))
+def _checkpoints(draw, model_descs, plan_opts, tweak):
+    desc = draw(model_descs)
+    plan = draw_plan(draw, _keys(desc), **dict(plan_opts))
     if tweak is not None:
         tweak(draw, desc, plan)
     return desc, plan
@@ -400,18 +488,38 @@ class Case:
                 f"entries and {counts['missing']} left out")
 
 
-def run_case(kata, case, **options):
-    why = NO_RAISE
-    if options.get("mapping") == "MappingProxyType":
-        why += " The state_dict passed in was read-only (a MappingProxyType): never modify the caller's state_dict."
-    seen = kata.run(partial_load, case.desc, case.source, case.device, doing=f"load_compatible on {case.words()}",
-                    why=why, **options)
-    for name in FIELDS:
-        value = seen["report"][name]
-        if not isinstance(value, list) or not all(isinstance(key, str) for key in value):
-            fail(f"the report's '{name}' should be a list of state_dict keys (str), got {value!r}: load_compatible "
-                 "returns a LoadReport with the sorted lists loaded, mismatched, missing, unexpected.")
-    return seen
+def run_cases(kata, cases, observe=(), options=None):
+    """load_compatible on every case in one round trip, each report checked for its shape. `observe`: what the spec
+    looks at besides the report; `options`: the probe's, one dict a case. When the learner's code raises, each
+    case is run again on its own, so that the message names the case that raises (the batch's own message names
+    only its first)."""
+    options = options or [{}] * len(cases)
+    calls = [(case.desc, case.source, case.device, option) for case, option in zip(cases, options)]
+    doings = [f"load_compatible on {case.words()}" for case in cases]
+    whys = [NO_RAISE + (" The state_dict passed in was read-only (a MappingProxyType): never modify the caller's "
+                        "state_dict." if option.get("mapping") == "MappingProxyType" else "") for option in options]
+    more = f" (and {len(cases) - 1} more drawn checkpoints)" if len(cases) > 1 else ""
+    try:
+        seen_all = each(cases, kata.run(partial_load, calls, observe, doing=doings[0] + more, why=whys[0]))
+    except LearnerError:
+        if len(cases) == 1:
+            raise
+        for call, doing, why in zip(calls, doings, whys):
+            kata.run(partial_load, [call], observe, doing=doing, why=why)
+        raise
+    for case, seen in seen_all:
+        for name in FIELDS:
+            value = seen["report"][name]
+            if not isinstance(value, list) or not all(isinstance(key, str) for key in value):
+                fail(f"the report's '{name}' after load_compatible on {case.words()} should be a list of state_dict "
+                     f"keys (str), got {value!r}: load_compatible returns a LoadReport with the sorted lists loaded, "
+                     "mismatched, missing, unexpected.")
+    return seen_all
+
+
+def judged(drawn, device, **case_options):
+    """The drawn (description, plan) pairs as Cases, with what PyTorch says should happen."""
+    return [Case(desc, plan, device, **case_options) for desc, plan in drawn]
 
 
 def expect_field(seen, case, name, why):
@@ -432,263 +540,287 @@ def expect_field(seen, case, name, why):
 
 def expect_state(got, expected, case, what, why, keys=None):
     keys = sorted(expected) if keys is None else keys
-    assert_keys(got.keys(), expected.keys(), f"model.state_dict() keys {what}")
+    assert_keys(got.keys(), expected.keys(), f"model.state_dict() keys {what} ({case.words()})")
     for key in keys:
         value = got[key]
         if value.dtype != expected[key].dtype:
-            fail(f"the model's '{key}' has dtype {value.dtype} {what}; it must keep the model's dtype "
-                 f"{expected[key].dtype}. {why}")
+            fail(f"the model's '{key}' has dtype {value.dtype} {what} ({case.words()}); it must keep the model's "
+                 f"dtype {expected[key].dtype}. {why}")
         assert_close(value, expected[key], f"the model's '{key}' {what} ({case.words()})", rtol=0, atol=0, why=why)
+
+
+# ------------------------------------------------------------------------------------------ batches
+
+
+def batches(strategy, min_size=1, max_size=8):
+    """Batches of min_size to max_size checkpoints, judged with one call into the subject, as draw.batches, but with
+    sizes drawn evenly (draw.batches' are mostly 1 or 8), so that a spec's 2 or 3 examples reliably add up to as
+    many checkpoints as it needs. Repeats are dropped: Hypothesis's first example is its simplest checkpoint,
+    min_size times."""
+    return st.lists(strategy, min_size=min_size, max_size=max_size).map(distinct)
+
+
+def distinct(batch):
+    return list({repr(item): item for item in batch}.values())
 
 
 # ------------------------------------------------------------------------------------------ specs: the report
 
 
-@given(drawn=checkpoints(plan_opts={"force": ("keep", "reshape", "drop"), "extra": (2, 3)}))
-@examples(4)
+@given(drawn=batches(checkpoints(plan_opts={"force": ("keep", "reshape", "drop"), "extra": (2, 3)}), 2, 4))
+@examples(2)
 def test_every_report_list_is_sorted(kata, device, drawn):
     """loaded, mismatched, missing and unexpected each come back sorted, whatever the state_dict's order."""
-    case = Case(*drawn, device)
-    seen = run_case(kata, case)
-    for name in FIELDS:
-        if seen["report"][name] != sorted(seen["report"][name]):
-            fail(f"report.{name} is {seen['report'][name]}, which is not sorted: every list of the report must "
-                 "be sorted.")
+    for case, seen in run_cases(kata, judged(drawn, device)):
+        for name in FIELDS:
+            if seen["report"][name] != sorted(seen["report"][name]):
+                fail(f"report.{name} for {case.words()} is {seen['report'][name]}, which is not sorted: every list "
+                     "of the report must be sorted.")
 
 
-@given(drawn=checkpoints({"need": ("ties",)}, {"force": ("keep",)}))
-@examples(5)
+@given(drawn=batches(checkpoints({"need": ("ties",)}, {"force": ("keep",)}), 3, 5))
+@examples(2)
 def test_matching_keys_are_reported_loaded(kata, device, drawn):
     """Every key whose shape matches the model's, tied names included, is reported as loaded."""
-    case = Case(*drawn, device)
-    expect_field(run_case(kata, case), case, "loaded", LOADED)
+    for case, seen in run_cases(kata, judged(drawn, device)):
+        expect_field(seen, case, "loaded", LOADED)
 
 
-@given(drawn=checkpoints(plan_opts={"force": ("reshape",)}))
-@examples(5)
+@given(drawn=batches(checkpoints(plan_opts={"force": ("reshape",)}), 3, 5))
+@examples(2)
 def test_shape_mismatches_are_reported_mismatched(kata, device, drawn):
     """Keys in both with another shape (transposed, flattened, broadcastable, grown) are reported mismatched."""
-    case = Case(*drawn, device)
-    expect_field(run_case(kata, case), case, "mismatched", MISMATCHED)
+    for case, seen in run_cases(kata, judged(drawn, device)):
+        expect_field(seen, case, "mismatched", MISMATCHED)
 
 
-@given(drawn=checkpoints(plan_opts={"force": ("drop", "reshape")}))
-@examples(5)
+@given(drawn=batches(checkpoints(plan_opts={"force": ("drop", "reshape")}), 3, 5))
+@examples(2)
 def test_keys_absent_from_the_state_dict_are_reported_missing(kata, device, drawn):
     """The model's keys that the checkpoint lacks are missing; reshaped ones are mismatched, not missing."""
-    case = Case(*drawn, device)
-    expect_field(run_case(kata, case), case, "missing", MISSING)
+    for case, seen in run_cases(kata, judged(drawn, device)):
+        expect_field(seen, case, "missing", MISSING)
 
 
-@given(drawn=checkpoints(plan_opts={"extra": (1, 3)}))
-@examples(4)
+@given(drawn=batches(checkpoints(plan_opts={"extra": (1, 3)}), 2, 4))
+@examples(2)
 def test_keys_the_model_lacks_are_reported_unexpected(kata, device, drawn):
     """Checkpoint keys the model's state_dict lacks are reported as unexpected."""
-    case = Case(*drawn, device)
-    expect_field(run_case(kata, case), case, "unexpected", UNEXPECTED)
+    for case, seen in run_cases(kata, judged(drawn, device)):
+        expect_field(seen, case, "unexpected", UNEXPECTED)
 
 
 def _name_non_persistent(draw, desc, plan):
     plan["unexpected"] = [*plan["unexpected"], "scratch", "scaled._scratch"]
 
 
-@given(drawn=checkpoints({"need": ("non_persistent",)}, tweak=_name_non_persistent))
-@examples(4)
+@given(drawn=batches(checkpoints({"need": ("non_persistent",)}, tweak=_name_non_persistent), 2, 4))
+@examples(2)
 def test_non_persistent_buffers_are_never_missing_nor_loaded(kata, device, drawn):
     """A non-persistent buffer is not in a state_dict: never missing, its name is unexpected, never loaded."""
-    case = Case(*drawn, device)
-    seen = run_case(kata, case)
-    for name in ("missing", "unexpected", "loaded"):
-        expect_field(seen, case, name, NON_PERSISTENT)
+    for case, seen in run_cases(kata, judged(drawn, device), ("non_persistent",)):
+        for name in ("missing", "unexpected", "loaded"):
+            expect_field(seen, case, name, NON_PERSISTENT)
+        expect_non_persistent_kept(seen, case)
+
+
+def expect_non_persistent_kept(seen, case):
     for name, value in case.non_persistent_before.items():
-        assert_close(seen["non_persistent"].get(name), value, f"the non-persistent buffer '{name}' after loading",
-                     rtol=0, atol=0, why=NON_PERSISTENT)
+        assert_close(seen["non_persistent"].get(name), value,
+                     f"the non-persistent buffer '{name}' after load_compatible on {case.words()}", rtol=0, atol=0,
+                     why=NON_PERSISTENT)
 
 
 SEED_LAYER = {"kind": "linear", "size": 4, "opts": {"bias": True}, "children": [], "params": [], "buffers": []}
 SEED_MODEL = {"root": {"kind": "sequential", "size": 4, "opts": {}, "params": [], "buffers": [],
                        "children": [["0", SEED_LAYER], ["1", SEED_LAYER], ["2", SEED_LAYER]]},
               "ties": [], "frozen": [], "dtype": torch.float32}
+SEED_PLAN = {"plan": {"0.weight": "keep", "0.bias": "keep", "1.weight": "reshape", "1.bias": "reshape",
+                      "2.weight": "drop", "2.bias": "drop"},
+             "shapes": {"1.weight": "transposed", "1.bias": "grown"}}
 
 
-@given(plan=plans(_keys(SEED_MODEL), extra=(0, 0)))
+@given(drawn=batches(plans(_keys(SEED_MODEL), extra=(0, 0)), 1, 2))
 @examples(2)
-def test_the_seed_notebooks_example(kata, device, plan):
+def test_the_seed_notebooks_example(kata, device, drawn):
     """The seed's 2-layer Sequential state_dict loaded into a 3-layer one: 0 loads, 1 mismatches, 2 is missing."""
-    plan = {**plan, "plan": {"0.weight": "keep", "0.bias": "keep", "1.weight": "reshape", "1.bias": "reshape",
-                             "2.weight": "drop", "2.bias": "drop"},
-            "shapes": {"1.weight": "transposed", "1.bias": "grown"}}
-    case = Case(SEED_MODEL, plan, device)
-    seen = run_case(kata, case)
-    for name, why in zip(FIELDS, (LOADED, MISMATCHED, MISSING, UNEXPECTED)):
-        expect_field(seen, case, name, why)
+    cases = [Case(SEED_MODEL, {**plan, **SEED_PLAN}, device) for plan in drawn]
+    for case, seen in run_cases(kata, cases):
+        for name, why in zip(FIELDS, (LOADED, MISMATCHED, MISSING, UNEXPECTED)):
+            expect_field(seen, case, name, why)
 
 
 # ------------------------------------------------------------------------------------------ specs: the values
 
 
-@given(drawn=checkpoints({"need": ("ties",)}, {"force": ("keep",)}))
-@examples(5)
+@given(drawn=batches(checkpoints({"need": ("ties",)}, {"force": ("keep",)}), 3, 5))
+@examples(2)
 def test_matching_entries_are_copied_into_the_model(kata, device, drawn):
     """Loaded entries take the checkpoint's values, whatever the checkpoint tensors' memory layout."""
-    case = Case(*drawn, device)
-    seen = run_case(kata, case)
-    expect_state(seen["after"], case.after, case, "after loading", LOADED, keys=case.expected["loaded"])
+    for case, seen in run_cases(kata, judged(drawn, device), ("after",)):
+        expect_state(seen["after"], case.after, case, "after loading", LOADED, keys=case.expected["loaded"])
 
 
-@given(drawn=checkpoints({"need": ("batchnorm", "buffers")}, {"actions": ("keep",), "extra": (0, 0)}))
-@examples(4)
+@given(drawn=batches(checkpoints({"need": ("batchnorm", "buffers")}, {"actions": ("keep",), "extra": (0, 0)}), 2, 4))
+@examples(2)
 def test_buffers_load_too(kata, device, drawn):
     """BatchNorm's running_mean, running_var and num_batches_tracked, and user buffers, load like parameters."""
-    case = Case(*drawn, device)
-    seen = run_case(kata, case)
     why = "Persistent buffers (BatchNorm's running statistics, register_buffer) are in state_dict(): they load too."
-    expect_field(seen, case, "loaded", why)
-    buffers = [k for k in case.expected["loaded"] if k.rpartition(".")[2] in ("running_mean", "running_var",
-                                                                             "num_batches_tracked", "gain", "_running")]
-    expect_state(seen["after"], case.after, case, "after loading", why, keys=buffers)
+    for case, seen in run_cases(kata, judged(drawn, device), ("after",)):
+        expect_field(seen, case, "loaded", why)
+        buffers = [k for k in case.expected["loaded"] if k.rpartition(".")[2] in ("running_mean", "running_var",
+                                                                                 "num_batches_tracked", "gain",
+                                                                                 "_running")]
+        expect_state(seen["after"], case.after, case, "after loading", why, keys=buffers)
 
 
-@given(drawn=checkpoints(plan_opts={"force": ("reshape", "drop")}))
-@examples(5)
+@given(drawn=batches(checkpoints(plan_opts={"force": ("reshape", "drop")}), 3, 5))
+@examples(2)
 def test_mismatched_and_missing_entries_keep_their_values(kata, device, drawn):
     """Skipped entries (mismatched, missing) and non-persistent buffers keep the values they had."""
-    case = Case(*drawn, device)
-    seen = run_case(kata, case)
-    untouched = sorted(set(case.expected["mismatched"]) | set(case.expected["missing"]))
-    assert untouched, "the drawn checkpoint skips nothing"
-    why = "A mismatched or missing entry is skipped: load_compatible touches nothing but the loaded entries."
-    if any(k in case.tied for k in untouched):
-        why += " " + TIED
-    expect_state(seen["after"], case.after, case, "after loading", why + " " + EXACT, keys=untouched)
-    for name, value in case.non_persistent_before.items():
-        assert_close(seen["non_persistent"].get(name), value, f"the non-persistent buffer '{name}' after loading",
-                     rtol=0, atol=0, why=NON_PERSISTENT)
+    for case, seen in run_cases(kata, judged(drawn, device), ("after", "non_persistent")):
+        untouched = sorted(set(case.expected["mismatched"]) | set(case.expected["missing"]))
+        assert untouched, "the drawn checkpoint skips nothing"
+        why = "A mismatched or missing entry is skipped: load_compatible touches nothing but the loaded entries."
+        if any(k in case.tied for k in untouched):
+            why += " " + TIED
+        expect_state(seen["after"], case.after, case, "after loading", why + " " + EXACT, keys=untouched)
+        expect_non_persistent_kept(seen, case)
 
 
 def _broadcastable_bias(draw, desc, plan):
     plan["plan"]["stem.bias"], plan["shapes"]["stem.bias"] = "reshape", "broadcastable"
 
 
-@given(drawn=checkpoints(plan_opts={"reshapes": ("broadcastable",)}, tweak=_broadcastable_bias))
-@examples(4)
+@given(drawn=batches(checkpoints(plan_opts={"reshapes": ("broadcastable",)}, tweak=_broadcastable_bias), 2, 4))
+@examples(2)
 def test_a_broadcastable_value_is_a_mismatch_not_a_copy(kata, device, drawn):
     """A (1,) or (1, 1) value does not fit a bigger tensor, even though copy_ could broadcast it."""
-    case = Case(*drawn, device)
-    seen = run_case(kata, case)
-    expect_field(seen, case, "mismatched", EXACT)
-    expect_state(seen["after"], case.after, case, "after loading a broadcastable value", EXACT)
+    for case, seen in run_cases(kata, judged(drawn, device), ("after",)):
+        expect_field(seen, case, "mismatched", EXACT)
+        expect_state(seen["after"], case.after, case, "after loading a broadcastable value", EXACT)
+
+
+SAME_NUMEL = st.sampled_from(["transposed", "flattened"])
 
 
 def _same_numel_weight(draw, desc, plan):
     plan["plan"]["stem.weight"] = "reshape"
-    plan["shapes"]["stem.weight"] = draw(st.sampled_from(["transposed", "flattened"]))
+    plan["shapes"]["stem.weight"] = draw(SAME_NUMEL)
 
 
-@given(drawn=checkpoints(plan_opts={"reshapes": ("transposed", "flattened")}, tweak=_same_numel_weight))
-@examples(4)
+@given(drawn=batches(checkpoints(plan_opts={"reshapes": ("transposed", "flattened")}, tweak=_same_numel_weight), 2, 4))
+@examples(2)
 def test_a_value_with_the_same_number_of_elements_is_a_mismatch(kata, device, drawn):
     """A transposed or flattened value holds as many elements as the model's tensor, but does not fit it."""
-    case = Case(*drawn, device)
-    seen = run_case(kata, case)
-    expect_field(seen, case, "mismatched", NUMEL)
-    expect_state(seen["after"], case.after, case, "after loading a same-size value of another shape", NUMEL)
+    for case, seen in run_cases(kata, judged(drawn, device), ("after",)):
+        expect_field(seen, case, "mismatched", NUMEL)
+        expect_state(seen["after"], case.after, case, "after loading a same-size value of another shape", NUMEL)
+
+
+OTHER_DTYPES = {dtype: st.sampled_from([d for d in (torch.float32, torch.float64, torch.float16) if d != dtype])
+                for dtype in DTYPES}
 
 
 def _other_dtype(draw, desc, plan):
-    plan["dtype"] = draw(st.sampled_from([d for d in (torch.float32, torch.float64, torch.float16)
-                                          if d != desc["dtype"]]))
+    plan["dtype"] = draw(OTHER_DTYPES[desc["dtype"]])
 
 
-@given(drawn=checkpoints({"dtypes": DTYPES}, {"force": ("keep",)}, tweak=_other_dtype))
-@examples(5)
+@given(drawn=batches(checkpoints({"dtypes": DTYPES}, {"force": ("keep",)}, tweak=_other_dtype), 3, 5))
+@examples(2)
 def test_values_are_cast_to_the_models_dtype(kata, device, drawn):
     """A checkpoint in another dtype loads into the model, whose tensors keep the model's dtype."""
-    case = Case(*drawn, device)
-    seen = run_case(kata, case)
     why = ("The copy must be cast to the model's dtype: " + COPY + " Rebinding (param.data = value) adopts the "
            "source's dtype.")
-    expect_state(seen["after"], case.after, case, "after loading a checkpoint in another dtype", why)
+    for case, seen in run_cases(kata, judged(drawn, device), ("after",)):
+        expect_state(seen["after"], case.after, case, "after loading a checkpoint in another dtype", why)
 
 
-@given(drawn=checkpoints(plan_opts={"force": ("keep",)}))
-@examples(3)
+@given(drawn=batches(checkpoints(plan_opts={"force": ("keep",)}), 1, 3))
+@examples(2)
 def test_a_cpu_state_dict_loads_into_a_model_on_the_device(kata, device, drawn):
     """A checkpoint on the CPU loads into a model on the device, and the model stays on the device."""
-    case = Case(*drawn, device, source_device="cpu")
-    seen = run_case(kata, case)
-    for key, value in seen["after"].items():
-        if value.device.type != torch.device(device).type:
-            fail(f"the model's '{key}' is on {value.device.type} after loading a CPU checkpoint; it must stay on "
-                 f"{torch.device(device).type}. The copy must go to the model's device. {COPY}")
-    expect_state(seen["after"], case.after, case, "after loading a CPU checkpoint", COPY)
+    for case, seen in run_cases(kata, judged(drawn, device, source_device="cpu"), ("after",)):
+        for key, value in seen["after"].items():
+            if value.device.type != torch.device(device).type:
+                fail(f"the model's '{key}' is on {value.device.type} after loading a CPU checkpoint ({case.words()});"
+                     f" it must stay on {torch.device(device).type}. The copy must go to the model's device. {COPY}")
+        expect_state(seen["after"], case.after, case, "after loading a CPU checkpoint", COPY)
 
 
-@given(drawn=checkpoints({"need": ("frozen", "ties")}, {"force": ("keep",)}))
-@examples(4)
+@given(drawn=batches(checkpoints({"need": ("frozen", "ties")}, {"force": ("keep",)}), 2, 4))
+@examples(2)
 def test_parameters_are_updated_in_place(kata, device, drawn):
     """The model keeps its Parameter objects (an optimizer built before still trains it) and requires_grad flags."""
-    case = Case(*drawn, device)
-    seen = run_case(kata, case)
-    if seen["step_error"]:
-        fail(f"an optimizer step on the model's Parameters failed after loading ({seen['step_error']}): the model "
-             f"shares memory with the checkpoint's tensors instead of holding its own. {COPY}")
-    expect_state(seen["after_step"], case.after_step, case, "after loading, then an optimizer step on the "
-                 "Parameters held before loading",
-                 "The step did not reach the model: it holds new Parameter objects. Load in place. " + COPY)
-    if seen["grads"] != case.trainable:
-        fail("after loading, the parameters' requires_grad flags changed (backward reached a frozen parameter, or "
-             "missed a trainable one): loading values must not freeze or unfreeze parameters.")
+    for case, seen in run_cases(kata, judged(drawn, device), ("step_error", "after_step", "grads")):
+        if seen["step_error"]:
+            fail(f"an optimizer step on the model's Parameters failed after loading ({seen['step_error']}; "
+                 f"{case.words()}): the model shares memory with the checkpoint's tensors instead of holding its "
+                 f"own. {COPY}")
+        expect_state(seen["after_step"], case.after_step, case, "after loading, then an optimizer step on the "
+                     "Parameters held before loading",
+                     "The step did not reach the model: it holds new Parameter objects. Load in place. " + COPY)
+        if seen["grads"] != case.trainable:
+            fail(f"after loading ({case.words()}), the parameters' requires_grad flags changed (backward reached a "
+                 "frozen parameter, or missed a trainable one): loading values must not freeze or unfreeze "
+                 "parameters.")
 
 
 def _plain_checkpoint(draw, desc, plan):
     plan["layout"], plan["dtype"] = "contiguous", None
 
 
-@given(drawn=checkpoints(plan_opts={"force": ("keep",)}, tweak=_plain_checkpoint))
-@examples(4)
+@given(drawn=batches(checkpoints(plan_opts={"force": ("keep",)}, tweak=_plain_checkpoint), 2, 4))
+@examples(2)
 def test_loaded_values_share_no_memory_with_the_source(kata, device, drawn):
     """Changing the checkpoint's tensors after loading does not change the model."""
-    case = Case(*drawn, device)
-    seen = run_case(kata, case)
-    expect_state(seen["after_source_change"], case.after, case, "after the checkpoint's tensors were changed",
-                 "The model shares memory with the state_dict it loaded from. " + COPY)
+    for case, seen in run_cases(kata, judged(drawn, device), ("after_source_change",)):
+        expect_state(seen["after_source_change"], case.after, case, "after the checkpoint's tensors were changed",
+                     "The model shares memory with the state_dict it loaded from. " + COPY)
 
 
-@given(drawn=checkpoints(plan_opts={"force": ("keep", "reshape")}),
-       mapping=st.sampled_from(["dict", "OrderedDict", "MappingProxyType"]))
-@examples(4)
-def test_the_callers_state_dict_is_not_modified(kata, device, drawn, mapping):
+MAPPINGS = st.sampled_from(["dict", "OrderedDict", "MappingProxyType"])
+
+
+@given(drawn=batches(st.tuples(checkpoints(plan_opts={"force": ("keep", "reshape")}), MAPPINGS), 2, 4))
+@examples(2)
+def test_the_callers_state_dict_is_not_modified(kata, device, drawn):
     """The state_dict passed in (any Mapping) keeps all its keys, in order, and all its values."""
-    case = Case(*drawn, device)
-    seen = run_case(kata, case, mapping=mapping)
+    cases = judged([pair for pair, _ in drawn], device)
+    mappings = [mapping for _, mapping in drawn]
     why = "load_compatible modified the caller's state_dict: filter into a new dict, never delete from the input."
-    (keys, keys_after), (values, values_after) = seen["source_keys"], seen["source_values"]
-    if keys_after != keys:
-        fail(f"the state_dict passed in (a {mapping}) had keys {keys}, and {keys_after} after the call. {why}")
-    for key, value in values.items():
-        assert_close(values_after[key], value, f"the caller's state_dict['{key}'] after the call", rtol=0, atol=0,
-                     why=why)
+    seen_all = run_cases(kata, cases, ("source_keys", "source_values"), [{"mapping": mapping} for mapping in mappings])
+    for (case, seen), mapping in zip(seen_all, mappings):
+        (keys, keys_after), (values, values_after) = seen["source_keys"], seen["source_values"]
+        if keys_after != keys:
+            fail(f"the state_dict passed in (a {mapping}, {case.words()}) had keys {keys}, and {keys_after} after "
+                 f"the call. {why}")
+        for key, value in values.items():
+            assert_close(values_after[key], value, f"the caller's state_dict['{key}'] after the call ({case.words()})",
+                         rtol=0, atol=0, why=why)
 
 
-@given(drawn=checkpoints(plan_opts={"force": ("keep",)}), no_grad=st.booleans())
-@examples(4)
-def test_grad_mode_is_left_as_it_was(kata, device, drawn, no_grad):
+@given(drawn=batches(st.tuples(checkpoints(plan_opts={"force": ("keep",)}), FLAG), 2, 4))
+@examples(2)
+def test_grad_mode_is_left_as_it_was(kata, device, drawn):
     """load_compatible works with grad mode on or under torch.no_grad(), and leaves it as it found it."""
-    case = Case(*drawn, device)
-    seen = run_case(kata, case, no_grad=no_grad)
-    if not seen["grad_kept"]:
-        fail("load_compatible switched grad mode on or off: use `with torch.no_grad():`, which restores it, "
-             "never torch.set_grad_enabled(False) alone.")
-    expect_state(seen["after"], case.after, case, "after loading" + (" under torch.no_grad()" if no_grad else ""),
-                 COPY, keys=case.expected["loaded"])
+    cases = judged([pair for pair, _ in drawn], device)
+    flags = [no_grad for _, no_grad in drawn]
+    seen_all = run_cases(kata, cases, ("grad_kept", "after"), [{"no_grad": flag} for flag in flags])
+    for (case, seen), no_grad in zip(seen_all, flags):
+        if not seen["grad_kept"]:
+            fail(f"load_compatible on {case.words()} switched grad mode on or off: use `with torch.no_grad():`, "
+                 "which restores it, never torch.set_grad_enabled(False) alone.")
+        expect_state(seen["after"], case.after, case,
+                     "after loading" + (" under torch.no_grad()" if no_grad else ""), COPY,
+                     keys=case.expected["loaded"])
 
 
-@given(drawn=checkpoints({"need": ("batchnorm", "buffers")}, {"actions": ("keep",), "extra": (0, 0)}))
-@examples(3)
+@given(drawn=batches(checkpoints({"need": ("batchnorm", "buffers")}, {"actions": ("keep",), "extra": (0, 0)}), 1, 3))
+@examples(2)
 def test_a_torch_save_and_load_round_trip_loads(kata, device, drawn):
     """A checkpoint saved with torch.save and read back with torch.load(weights_only=True) loads completely."""
-    case = Case(*drawn, device)
-    seen = run_case(kata, case, via_file=True)
-    expect_field(seen, case, "loaded", LOADED)
-    expect_state(seen["after"], case.after, case, "after loading a torch.load()ed checkpoint", LOADED)
+    cases = judged(drawn, device)
+    for case, seen in run_cases(kata, cases, ("after",), [{"via_file": True}] * len(cases)):
+        expect_field(seen, case, "loaded", LOADED)
+        expect_state(seen["after"], case.after, case, "after loading a torch.load()ed checkpoint", LOADED)
