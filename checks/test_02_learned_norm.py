@@ -101,13 +101,18 @@ def each_case(impl, cases, observe):
 
 def judged(cases, seen, doing, why=lambda case: ""):
     """In the judge: (case, observation) pairs, as asserts.each gives them. A case on which the learner's code
-    raised fails the spec as an unbatched call would: "<doing(case)> raised <exception>. <why(case)>"."""
+    raised fails the spec as an unbatched call would, "<doing(case)> raised <exception>. <why(case)>", once the
+    other cases have been judged: the spec's own verdict on another case names the concept better."""
+    raised = None
     for case, observed in each(cases, seen):
         error = observed.get(RAISED) if type(observed) is dict else None
-        if error is not None:
-            raise LearnerError(str(error["type"]), [str(t) for t in error["types"]], str(error["message"]),
-                               str(error["where"]), doing(case), why(case))
-        yield case, observed
+        if error is None:
+            yield case, observed
+        elif raised is None:
+            raised = LearnerError(str(error["type"]), [str(t) for t in error["types"]], str(error["message"]),
+                                  str(error["where"]), doing(case), why(case))
+    if raised is not None:
+        raise raised
 
 
 def cases_of(strategy, many):
@@ -161,12 +166,10 @@ def construct(impl, cases):
     return each_case(impl, cases, _construct)
 
 
-def _forward(impl, n, eps, mean, std, x, no_grad, watch):
+def _forward(impl, n, eps, mean, std, x, no_grad):
     norm, load_error = _loaded(impl, n, eps, mean, std)
     if load_error is not None:
         return {"load_error": load_error}
-    if not watch:
-        return {"out": norm(x), "state": snapshot(norm.state_dict())}
     x_before = x.clone()
     state_before = snapshot(norm.state_dict())
     if no_grad:
@@ -190,10 +193,10 @@ def _forward(impl, n, eps, mean, std, x, no_grad, watch):
 
 
 @probe
-def forward(impl, cases, watch=False):
-    """Per (n, eps, mean, std, x, no_grad): load mean and std, run forward on x (under no_grad if asked); with
-    `watch`, also what forward did to x, the parameters and grad mode, and a second forward."""
-    return each_case(impl, cases, functools.partial(_forward, watch=watch))
+def forward(impl, cases):
+    """Per (n, eps, mean, std, x, no_grad): load mean and std, run forward on x (under no_grad if asked) and
+    again; what it returned, and what it did to x, the parameters and grad mode."""
+    return each_case(impl, cases, _forward)
 
 
 def _backward(impl, n, eps, mean, std, x, grad_out):
@@ -383,11 +386,9 @@ def forward_on(case):
 
 
 def run_forward(kata, cases, doing=forward_on, no_grad=None):
-    """The forward probe on every case (no_grad: one flag per case, and then the probe watches what forward
-    leaves behind); pairs of (case, observation)."""
+    """The forward probe on every case (no_grad: one flag per case); pairs of (case, observation)."""
     inputs = [case.loaded(bool(no_grad and no_grad[i])) for i, case in enumerate(cases)]
-    seen = kata.run(forward, inputs, watch=no_grad is not None, doing=batch_doing([doing(c) for c in cases]),
-                    why=cases[0].why)
+    seen = kata.run(forward, inputs, doing=batch_doing([doing(c) for c in cases]), why=cases[0].why)
     for case, observed in judged(cases, seen, doing, lambda c: c.why):
         yield case, loaded(observed, case.n)
 

@@ -2,7 +2,8 @@
 
 Every spec is judged outside the learner's process: a @probe builds the learner's layer in the subject,
 runs the steps the judge drew and returns plain observations (outputs, state_dict() snapshots, names);
-the judge replays the same steps on its own nn.BatchNorm1d (in float64) and decides.
+the judge replays the same steps on its own nn.BatchNorm1d (in float64) and decides. Each probe call judges
+a batch of drawn cases, and a failure names the case it happened on.
 
 Contract clauses, and the specs that enforce them:
 
@@ -41,16 +42,20 @@ C10 .to(device), .double(), .half(), .to(dtype) move the buffers and cast the fl
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 from hypothesis import example
 from torch import nn
 
-from kata_runner.asserts import assert_close, assert_keys, fail
+from kata_runner.asserts import assert_close, assert_keys, each, fail
 from kata_runner.draw import describe_layout, examples, given, st
 from kata_runner.probing import names, outcome, probe, snapshot
+from kata_runner.subject import LearnerError, describe_exception, looks_out_of_memory
 
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 KEYS = ("weight", "bias", *BUFFERS)
@@ -97,6 +102,59 @@ GRADIENTS = (
 )
 
 
+# ------------------------------------------------------------------------------------------ batches
+# Each probe call judges a batch of drawn cases (one round trip). Learner code that raises on one case is
+# reported for that case, so that a failure always names the input it happened on.
+
+RAISED = "raised by the learner's code"
+
+
+def each_case(impl, cases, observe):
+    """In the subject: observe(impl, *case) for every case. An exception from the learner's code becomes that
+    case's observation; NotImplementedError and running out of memory still end the call, as unbatched."""
+    seen = []
+    for case in cases:
+        try:
+            seen.append(observe(impl, *case))
+        except NotImplementedError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the judge fails the spec, naming this case
+            error = describe_exception(exc, Path(getattr(impl, "__file__", None) or "<unknown>"))
+            if looks_out_of_memory(error["type"], error["message"]):
+                raise
+            seen.append({RAISED: error})
+    return seen
+
+
+def judged(cases, seen, doing, why=lambda case: ""):
+    """In the judge: (case, observation) pairs, as asserts.each gives them. A case on which the learner's code
+    raised fails the spec as an unbatched call would, "<doing(case)> raised <exception>. <why(case)>", once the
+    other cases have been judged: the spec's own verdict on another case names the concept better."""
+    raised = None
+    for case, observed in each(cases, seen):
+        error = observed.get(RAISED) if type(observed) is dict else None
+        if error is None:
+            yield case, observed
+        elif raised is None:
+            raised = LearnerError(str(error["type"]), [str(t) for t in error["types"]], str(error["message"]),
+                                  str(error["where"]), doing(case), why(case))
+    if raised is not None:
+        raise raised
+
+
+def cases_of(strategy, many):
+    """Batches of drawn cases, each judged in one round trip: one case or `many`. Hypothesis's first example is
+    its simplest (a single minimal case); with @examples(2) the second one carries `many` drawn cases, so a spec
+    judges 1 + `many` cases, as that many one-case examples did, in two round trips."""
+    return st.one_of(st.lists(strategy, min_size=1, max_size=1), st.lists(strategy, min_size=many, max_size=many))
+
+
+def batch_doing(doings):
+    """What a whole batch was doing (each case's `doing`), for a failure no single case can be blamed for."""
+    more = f" (and {len(doings) - 1} more drawn inputs)" if len(doings) > 1 else ""
+    return f"{doings[0]}{more}"
+
+
 # ------------------------------------------------------------------------------------------ probes
 # These run in the subject, next to the learner's code. They observe; the specs below decide.
 
@@ -126,8 +184,7 @@ def _prepare(impl, c, options, device, casts=(), values=None, foreign=None):
     return layer
 
 
-@probe
-def construct(impl, c, options):
+def _construct(impl, c, options):
     layer = _build(impl, c, options)
     return {
         "state": snapshot(layer.state_dict()),
@@ -138,8 +195,12 @@ def construct(impl, c, options):
 
 
 @probe
-def session(impl, c, options, device, steps, casts=(), values=None, foreign=None):
-    """Build, cast, load; then run each step {"train", "x", "no_grad"}; observe outputs and state after each."""
+def construct(impl, cases):
+    """Per (c, options): what a fresh layer registers."""
+    return each_case(impl, cases, _construct)
+
+
+def _session(impl, c, options, device, steps, casts=(), values=None, foreign=None):
     layer = _prepare(impl, c, options, device, casts, values, foreign)
     seen = {"start": snapshot(layer.state_dict()), "outs": [], "states": [], "x_changed": [], "grad_kept": [],
             "history": []}
@@ -164,8 +225,13 @@ def session(impl, c, options, device, steps, casts=(), values=None, foreign=None
 
 
 @probe
-def refuse(impl, c, options, device, warmup, x, train):
-    """After `warmup` training steps, call the layer on a bad input; observe what it raised and what changed."""
+def session(impl, cases):
+    """Per (c, options, device, steps, casts, values, foreign): build, cast, load; then run each step
+    {"train", "x", "no_grad"}; observe outputs and state after each."""
+    return each_case(impl, cases, _session)
+
+
+def _refuse(impl, c, options, device, warmup, x, train):
     layer = _prepare(impl, c, options, device)
     for w in warmup:
         layer(w)
@@ -176,7 +242,13 @@ def refuse(impl, c, options, device, warmup, x, train):
 
 
 @probe
-def gradients(impl, c, options, device, values, warmup, x, grad_out, train):
+def refuse(impl, cases):
+    """Per (c, options, device, warmup, x, train): after the warmup training steps, call the layer on a bad input;
+    observe what it raised and what changed."""
+    return each_case(impl, cases, _refuse)
+
+
+def _gradients(impl, c, options, device, values, warmup, x, grad_out, train):
     layer = _prepare(impl, c, options, device, (torch.float64,), values)
     for w in warmup:
         layer(w)
@@ -187,8 +259,11 @@ def gradients(impl, c, options, device, values, warmup, x, grad_out, train):
 
 
 @probe
-def sgd_step(impl, c, device, values, x, grad_out, lr):
-    """What every optimizer does: update whatever parameters() yields, by its gradient."""
+def gradients(impl, cases):
+    return each_case(impl, cases, _gradients)
+
+
+def _sgd_step(impl, c, device, values, x, grad_out, lr):
     layer = _prepare(impl, c, {}, device, values=values)
     params = list(layer.parameters())
     (layer(x) * grad_out).sum().backward()
@@ -200,16 +275,27 @@ def sgd_step(impl, c, device, values, x, grad_out, lr):
 
 
 @probe
-def past_batches(impl, c, device, train_xs, eval_x, grad_out):
-    """Train on batches that require grad, then backpropagate a loss on a later eval output."""
+def sgd_step(impl, cases):
+    """What every optimizer does: update whatever parameters() yields, by its gradient."""
+    return each_case(impl, cases, _sgd_step)
+
+
+def _past_batches(impl, c, device, train_xs, eval_x, grad_out):
     layer = _prepare(impl, c, {}, device, (eval_x.dtype,))
     for x in train_xs:
         x.requires_grad_(True)
         layer(x)
     layer.eval()
     out = layer(eval_x)
-    backward = outcome(out.backward, grad_out)
+    backward = outcome(lambda: (out * grad_out).sum().backward())  # = out.backward(grad_out), minus sympy
     return {"grads_none": [x.grad is None for x in train_xs], "backward_raised": backward["raised"]}
+
+
+@probe
+def past_batches(impl, cases):
+    """Per (c, device, train_xs, eval_x, grad_out): train on batches that require grad, then backpropagate a loss
+    on a later eval output."""
+    return each_case(impl, cases, _past_batches)
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -267,7 +353,7 @@ def batches(draw, c, *, dtypes=(torch.float32, torch.float64), layouts=("contigu
     if n * length < min_values:
         n = 2
     shape = (n, c, length) if three else (n, c)
-    layout = draw(st.sampled_from([lay for lay in layouts if _fits(lay, shape)] or ["contiguous"]))
+    layout = draw(st.sampled_from(tuple(lay for lay in layouts if _fits(lay, shape)) or ("contiguous",)))
     scale = draw(st.sampled_from([0.5, 1.0, 3.0])) if scale is None else scale
     shift = draw(st.sampled_from([-1.0, 0.0, 2.0])) if shift is None else shift
     return Batch(shape, draw(st.sampled_from(dtypes)), layout, draw(st.integers(0, 2**16)), scale, shift)
@@ -285,7 +371,12 @@ def training_runs(draw, c, steps=3, layouts=("contiguous",), dtypes=(torch.float
 def featured(draw, make):
     """(C, make(C)): a feature count, then what depends on it (drawn together, before the spec runs)."""
     c = draw(FEATURES)
-    return c, draw(make(c))
+    return c, draw(_made(make, c))
+
+
+@functools.cache
+def _made(make, c):
+    return make(c)  # once per (spec, C): building a strategy costs validation on every use
 
 
 @st.composite
@@ -422,517 +513,642 @@ def check_state(state, expected, dtype, xs, what, why=""):
 
 # ------------------------------------------------------------------------------------------ specs
 
+SEEDS = st.integers(0, 2**16)
+STYLES = st.sampled_from(["positional", "keyword"])
+MOMENTA = st.sampled_from([0.1, 0.3, 0.5, 1.0, 0.0, 1, 0])
 
-@given(c=FEATURES, opts=options())
-@examples(6)
-def test_weight_and_bias_are_the_only_parameters(kata, device, c, opts):
+
+def run(kata, probe_, cases, why=lambda case: ""):
+    """probe_ on every case (case.inputs), in one round trip; pairs of (case, what the probe saw)."""
+    seen = kata.run(probe_, [c.inputs for c in cases], doing=batch_doing([c.doing for c in cases]),
+                    why=why(cases[0]))
+    return judged(cases, seen, lambda c: c.doing, why)
+
+
+def sessions(kata, cases, why=lambda case: ""):
+    """The session probe on every case: case.inputs = (c, options, device, steps, casts, values, foreign)."""
+    return run(kata, session, cases, why)
+
+
+def constructed(kata, drawn):
+    cases = [SimpleNamespace(c=c, opts=opts, inputs=(c, opts), doing=f"{words(opts)} with C = {c}")
+             for c, opts in drawn]
+    return run(kata, construct, cases)
+
+
+@given(drawn=cases_of(st.tuples(FEATURES, options()), 6))
+@examples(2)
+def test_weight_and_bias_are_the_only_parameters(kata, device, drawn):
     """weight (ones) and bias (zeros) of shape (num_features,) are the layer's only Parameters."""
-    seen = kata.run(construct, c, opts, doing=f"{words(opts)} with C = {c}")
-    if seen["parameters"] != ["weight", "bias"]:
-        fail(f"named_parameters() should be ['weight', 'bias']; got {seen['parameters']}. Running statistics are "
-             "measured, not learned: as nn.Parameters an optimizer given model.parameters() would update them "
-             "(weight decay, for one). Register them with register_buffer so optimizers never touch them.")
-    fresh = nn.BatchNorm1d(c).state_dict()
-    for name in ("weight", "bias"):
-        assert_close(seen["state"][name], fresh[name], f"{name} at initialisation with C = {c}", rtol=0, atol=0,
-                     why="BatchNorm1d starts as the identity map: weight = 1, bias = 0, float32, shape (C,).")
+    for case, seen in constructed(kata, drawn):
+        c = case.c
+        if seen["parameters"] != ["weight", "bias"]:
+            fail(f"named_parameters() should be ['weight', 'bias']; got {seen['parameters']}. Running statistics are "
+                 "measured, not learned: as nn.Parameters an optimizer given model.parameters() would update them "
+                 "(weight decay, for one). Register them with register_buffer so optimizers never touch them.")
+        fresh = nn.BatchNorm1d(c).state_dict()
+        for name in ("weight", "bias"):
+            assert_close(seen["state"][name], fresh[name], f"{name} at initialisation with C = {c}", rtol=0, atol=0,
+                         why="BatchNorm1d starts as the identity map: weight = 1, bias = 0, float32, shape (C,).")
 
 
-@given(c=FEATURES, opts=options())
-@examples(6)
-def test_buffers_start_as_batchnorm1ds_statistics_and_counter(kata, device, c, opts):
+@given(drawn=cases_of(st.tuples(FEATURES, options()), 6))
+@examples(2)
+def test_buffers_start_as_batchnorm1ds_statistics_and_counter(kata, device, drawn):
     """running_mean (zeros), running_var (ones) and num_batches_tracked (int64 0) are buffers, as in BatchNorm1d."""
-    seen = kata.run(construct, c, opts, doing=f"{words(opts)} with C = {c}")
-    missing = [name for name in BUFFERS if name not in seen["buffers"]]
-    if missing:
-        fail(f"{missing} is not a registered buffer (named_buffers() gave {seen['buffers']}): a plain tensor "
-             "attribute is not saved in state_dict() and does not move with .to(device). "
-             "Use self.register_buffer(name, tensor).")
-    if sorted(seen["buffers"]) != sorted(BUFFERS) or seen["children"]:
-        fail(f"the buffers should be exactly {list(BUFFERS)} and there should be no submodules; got buffers "
-             f"{seen['buffers']} and submodules {seen['children']}.")
-    fresh = nn.BatchNorm1d(c).state_dict()
-    assert_keys(seen["state"], fresh.keys(), "state_dict() keys", why=SAME_KEYS)
-    for name in BUFFERS:
-        why = COUNTER if name == "num_batches_tracked" else "running_mean starts at zeros, running_var at ones."
-        assert_close(seen["state"][name], fresh[name], f"{name} at initialisation with C = {c}", rtol=0, atol=0,
-                     why=why)
-
-
-@given(case=featured(lambda c: batches(c, dtypes=(torch.float32,))), seed=st.integers(0, 2**16),
-       lr=st.sampled_from([0.1, 0.5, 1.0]))
-@examples(5)
-def test_parameters_are_what_an_optimizer_updates(kata, device, case, seed, lr):
-    """An optimizer's step (param -= lr * grad over parameters()) moves weight and bias as BatchNorm1d's would."""
-    c, xs = case
-    x = xs.make(device)
-    values = affine(c, device, seed)
-    grad_out = torch.randn(xs.shape, generator=torch.Generator().manual_seed(seed + 1)).to(device)
-    state = kata.run(sgd_step, c, device, values, x, grad_out, lr,
-                     doing=f"an SGD step after a training forward on {xs.describe()}")
-    bn = reference(c, {}, device, values)
-    with one_thread():
-        (bn(x.double()) * grad_out.double()).sum().backward()
-    with torch.no_grad():
-        for p in bn.parameters():
-            p -= lr * p.grad
-    expected = bn.state_dict()
-    assert_keys(state, expected.keys(), "state_dict() after an optimizer step", why=SAME_KEYS)
-    for name in ("weight", "bias"):
-        assert_close(state[name].double(), expected[name], f"{name} after one SGD step (lr={lr}) on {xs.describe()}",
-                     why="parameters() must yield the weight and bias forward uses, and backward must reach them.",
-                     rtol=1e-4, atol=1e-4 * (1 + float(expected[name].abs().max())))
-    check_state(state, expected, torch.float32, [x], "after an optimizer step")
-
-
-@given(case=featured(batches), opts=options(), seed=st.integers(0, 2**16))
-@examples(8)
-def test_training_output_matches_batchnorm1d(kata, device, case, opts, seed):
-    """In training the output equals nn.BatchNorm1d's: each feature's batch mean and biased variance."""
-    c, xs = case
-    x = xs.make(device)
-    values = affine(c, device, seed, xs.dtype)
-    steps = [{"train": True, "x": x}]
-    seen = kata.run(session, c, opts, device, steps, (xs.dtype,), values,
-                    doing=f"a training forward of {words(opts)} on {xs.describe()}", why=VALID)
-    (expected,), _ = replay(reference(c, opts, device, values), steps)
-    eps = opts.get("eps", 1e-5)
-    mean, var = batch_statistics(x)
-    tolerance = output_tolerance(xs.dtype, x, mean, var, eps, values["weight"], values["bias"])
-    out = seen["outs"][0]
-    count = x.numel() // c
-    if count > 1 and not close(out, expected, tolerance):
-        unbiased = formula(x, mean, var * count / (count - 1), eps, values["weight"], values["bias"])
-        if close(out, unbiased, tolerance):
-            fail(f"on {xs.describe()} the training output was normalised with the unbiased variance (divide by "
-                 "count - 1); BatchNorm1d normalises with the biased batch variance (divide by the count). "
-                 "Only the running estimate uses the unbiased one.")
-    check_output(out, x, expected, tolerance, f"the training output on {xs.describe()}", TRAIN)
-
-
-@given(c=FEATURES, opts=options(), three_d=st.booleans(), seed=st.integers(0, 2**16))
-@examples(6)
-def test_a_training_batch_of_two_values_per_feature_works(kata, device, c, opts, three_d, seed):
-    """Two values per feature, (2, C) or (1, C, 2), are enough to train, as in BatchNorm1d."""
-    xs = Batch((1, c, 2) if three_d else (2, c), torch.float64, seed=seed, scale=2.0, shift=1.0)
-    x = xs.make(device)
-    values = affine(c, device, seed, torch.float64)
-    steps = [{"train": True, "x": x}]
-    why = "Two values per feature have a variance (the unbiased one divides by 2 - 1 = 1): only one value is refused."
-    seen = kata.run(session, c, opts, device, steps, (torch.float64,), values,
-                    doing=f"a training forward on {xs.describe()}", why=why)
-    (expected,), (state,) = replay(reference(c, opts, device, values), steps)
-    mean, var = batch_statistics(x)
-    tolerance = output_tolerance(torch.float64, x, mean, var, opts.get("eps", 1e-5), values["weight"],
-                                 values["bias"])
-    check_output(seen["outs"][0], x, expected, tolerance, f"the training output on {xs.describe()}", TRAIN)
-    check_state(seen["states"][0], state, torch.float64, [x], f"after a training forward on {xs.describe()}")
-
-
-@given(case=featured(training_runs), momentum=st.sampled_from([0.1, 0.3, 0.5, 1.0, 0.0, 1, 0]),
-       style=st.sampled_from(["positional", "keyword"]))
-@examples(8)
-def test_running_statistics_follow_the_momentum_update(kata, device, case, momentum, style):
-    """Each training forward moves the running statistics a momentum fraction towards the batch's, as BatchNorm1d."""
-    c, runs = case
-    xs = [spec.make(device) for spec in runs]
-    opts = {"style": style, "momentum": momentum}
-    steps = [{"train": True, "x": x} for x in xs]
-    dtype = runs[0].dtype
-    seen = kata.run(session, c, opts, device, steps, (dtype,), doing=f"training forwards of {words(opts)}")
-    _, states = replay(reference(c, opts, device), steps)
-    for index, (spec, x, got, expected) in enumerate(zip(runs, xs, seen["states"], states)):
-        what = f"after training forward {index + 1} (on {spec.describe()}) with momentum={momentum!r}"
-        assert_keys(got, expected.keys(), f"state_dict() keys {what}", why=SAME_KEYS)
-        tolerance = state_tolerance(dtype, xs[: index + 1])
-        previous = seen["start"] if index == 0 else seen["states"][index - 1]
-        if momentum not in (0.5,) and not close(got["running_mean"], expected["running_mean"], tolerance):
-            mean, _ = batch_statistics(x)
-            swapped = momentum * previous["running_mean"].double() + (1 - momentum) * mean
-            if close(got["running_mean"], swapped, tolerance):
-                fail(f"momentum is applied the wrong way round {what}: the running mean moved {1 - momentum:.0%} of "
-                     "the way to the batch mean. momentum is the weight of the NEW batch: running = (1 - momentum) "
-                     "* running + momentum * batch_mean (the opposite of the optimizer's momentum convention).")
-        count = x.numel() // c
-        if momentum != 0 and not close(got["running_var"], expected["running_var"], tolerance):
-            _, var = batch_statistics(x)
-            biased = (1 - momentum) * previous["running_var"].double() + momentum * var
-            if close(got["running_var"], biased, tolerance) and count > 1:
-                fail(f"running_var was updated with the biased batch variance {what}. The running estimate uses "
-                     "the unbiased variance (divide by count - 1), x.var(unbiased=True) over each feature's values, "
-                     "as BatchNorm1d does; only the normalisation uses the biased one.")
-        check_state(got, expected, dtype, xs[: index + 1], what)
-
-
-@given(case=featured(lambda c: training_runs(c, steps=4)), steps=st.integers(2, 4),
-       style=st.sampled_from(["positional", "keyword"]))
-@examples(6)
-def test_momentum_none_keeps_a_cumulative_average(kata, device, case, steps, style):
-    """With momentum=None the k-th batch weighs 1 / k: the running statistics average all batches so far."""
-    c, runs = case
-    runs = runs[:steps]
-    xs = [spec.make(device) for spec in runs]
-    opts = {"momentum": None, "style": style}
-    plan = [{"train": True, "x": x} for x in xs]
-    seen = kata.run(session, c, opts, device, plan, (runs[0].dtype,),
-                    doing="training forwards of BatchNormLike(C, momentum=None)", why=CUMULATIVE)
-    _, states = replay(reference(c, opts, device), plan)
-    why = CUMULATIVE + " " + COUNTER
-    for index, (got, expected) in enumerate(zip(seen["states"], states)):
-        check_state(got, expected, runs[0].dtype, xs[: index + 1],
-                    f"after {index + 1} training forward(s) with momentum=None", why=why)
-
-
-@given(c=FEATURES, modes=st.lists(st.booleans(), min_size=2, max_size=6), seed=st.integers(0, 2**16))
-@examples(6)
-def test_num_batches_tracked_counts_training_forwards_only(kata, device, c, modes, seed):
-    """num_batches_tracked goes up by one per training forward, stays int64, and eval forwards do not count."""
-    xs = [Batch((3 + i, c), seed=seed + i).make(device) for i in range(len(modes))]
-    plan = [{"train": mode, "x": x} for mode, x in zip(modes, xs)]
-    seen = kata.run(session, c, {}, device, plan, doing="a mix of training and eval forwards")
-    for index, state in enumerate(seen["states"]):
-        if "num_batches_tracked" not in state:
-            fail(f"state_dict() has no 'num_batches_tracked'. {SAME_KEYS}")
-        count = state["num_batches_tracked"]
-        want = sum(modes[: index + 1])
-        what = f"after {index + 1} forwards ({want} in training, {index + 1 - want} in eval)"
-        if count.dtype != torch.long or count.shape != () or int(count) != want:
-            fail(f"num_batches_tracked is {count.tolist()} ({count.dtype}) {what}; expected int64 {want}. {COUNTER}")
-
-
-@given(case=featured(lambda c: batches(c, min_values=1)), opts=options(), seed=st.integers(0, 2**16))
-@examples(8)
-def test_eval_output_uses_the_running_statistics(kata, device, case, opts, seed):
-    """In eval mode the output uses running_mean and running_var, for any batch size, exactly as BatchNorm1d's."""
-    c, xs = case
-    x = xs.make(device)
-    generator = torch.Generator().manual_seed(seed + 7)
-    stats = {"running_mean": torch.randn(c, generator=generator, dtype=torch.float64),
-             "running_var": torch.rand(c, generator=generator, dtype=torch.float64) + 0.5}
-    values = {**affine(c, device, seed, xs.dtype), **{k: v.to(xs.dtype).to(device) for k, v in stats.items()}}
-    steps = [{"train": False, "x": x}]
-    seen = kata.run(session, c, opts, device, steps, (xs.dtype,), values, doing=f"an eval forward on {xs.describe()}",
-                    why=EVAL + " Any N >= 1 works in eval, a single sample included.")
-    (expected,), _ = replay(reference(c, opts, device, values), steps)
-    eps = opts.get("eps", 1e-5)
-    tolerance = output_tolerance(xs.dtype, x, values["running_mean"], values["running_var"], eps,
-                                 values["weight"], values["bias"])
-    out = seen["outs"][0]
-    if x.numel() // c > 1 and not close(out, expected, tolerance):
-        mean, var = batch_statistics(x)
-        if close(out, formula(x, mean, var, eps, values["weight"], values["bias"]), tolerance):
-            fail(f"the eval output on {xs.describe()} was normalised with this batch's own statistics. " + EVAL
-                 + " Otherwise one sample's prediction depends on the rest of its batch.")
-    check_output(out, x, expected, tolerance, f"the eval output on {xs.describe()}", EVAL)
-
-
-@given(case=featured(lambda c: st.tuples(batches(c, dtypes=(torch.float32,)), batches(c, min_values=1,
-                                                                                   dtypes=(torch.float32,)))))
-@examples(6)
-def test_eval_changes_no_buffer(kata, device, case):
-    """An eval forward reads the running statistics and leaves every buffer exactly as it was."""
-    c, (warm, later) = case
-    plan = [{"train": True, "x": warm.make(device)}, {"train": False, "x": later.make(device)},
-            {"train": False, "x": later.make(device)}]
-    seen = kata.run(session, c, {}, device, plan, (warm.dtype,), doing=f"eval forwards on {later.describe()}")
-    why = "In eval mode the running statistics are only read; they change in training mode only."
-    for index in (1, 2):
+    for case, seen in constructed(kata, drawn):
+        c = case.c
+        missing = [name for name in BUFFERS if name not in seen["buffers"]]
+        if missing:
+            fail(f"{missing} is not a registered buffer (named_buffers() gave {seen['buffers']}): a plain tensor "
+                 "attribute is not saved in state_dict() and does not move with .to(device). "
+                 "Use self.register_buffer(name, tensor).")
+        if sorted(seen["buffers"]) != sorted(BUFFERS) or seen["children"]:
+            fail(f"the buffers should be exactly {list(BUFFERS)} and there should be no submodules; got buffers "
+                 f"{seen['buffers']} and submodules {seen['children']}.")
+        fresh = nn.BatchNorm1d(c).state_dict()
+        assert_keys(seen["state"], fresh.keys(), f"state_dict() keys of {case.doing}", why=SAME_KEYS)
         for name in BUFFERS:
-            got, want = seen["states"][index].get(name), seen["states"][0].get(name)
-            if want is None:
-                fail(f"state_dict() has no '{name}'. {SAME_KEYS}")
-            assert_close(got, want, f"{name} after eval forward {index} on {later.describe()}", rtol=0, atol=0,
+            why = COUNTER if name == "num_batches_tracked" else "running_mean starts at zeros, running_var at ones."
+            assert_close(seen["state"][name], fresh[name], f"{name} at initialisation with C = {c}", rtol=0, atol=0,
                          why=why)
 
 
-@given(c=FEATURES, three_d=st.booleans(), seed=st.integers(0, 2**16))
-@examples(6)
-def test_default_eps_and_momentum_are_exactly_batchnorm1ds(kata, device, c, three_d, seed):
+@given(drawn=cases_of(st.tuples(featured(lambda c: batches(c, dtypes=(torch.float32,))), SEEDS,
+                                st.sampled_from([0.1, 0.5, 1.0])), 5))
+@examples(2)
+def test_parameters_are_what_an_optimizer_updates(kata, device, drawn):
+    """An optimizer's step (param -= lr * grad over parameters()) moves weight and bias as BatchNorm1d's would."""
+    cases = []
+    for (c, xs), seed, lr in drawn:
+        x, values = xs.make(device), affine(c, device, seed)
+        grad_out = torch.randn(xs.shape, generator=torch.Generator().manual_seed(seed + 1)).to(device)
+        cases.append(SimpleNamespace(c=c, xs=xs, x=x, values=values, grad_out=grad_out, lr=lr,
+                                     inputs=(c, device, values, x, grad_out, lr),
+                                     doing=f"an SGD step after a training forward on {xs.describe()}"))
+    for case, state in run(kata, sgd_step, cases):
+        c, xs, x, lr = case.c, case.xs, case.x, case.lr
+        bn = reference(c, {}, device, case.values)
+        with one_thread():
+            (bn(x.double()) * case.grad_out.double()).sum().backward()
+        with torch.no_grad():
+            for p in bn.parameters():
+                p -= lr * p.grad
+        expected = bn.state_dict()
+        assert_keys(state, expected.keys(), "state_dict() after an optimizer step", why=SAME_KEYS)
+        for name in ("weight", "bias"):
+            assert_close(state[name].double(), expected[name],
+                         f"{name} after one SGD step (lr={lr}) on {xs.describe()}",
+                         why="parameters() must yield the weight and bias forward uses, and backward must reach them.",
+                         rtol=1e-4, atol=1e-4 * (1 + float(expected[name].abs().max())))
+        check_state(state, expected, torch.float32, [x], f"after an optimizer step on {xs.describe()}")
+
+
+@given(drawn=cases_of(st.tuples(featured(batches), options(), SEEDS), 6))
+@examples(2)
+def test_training_output_matches_batchnorm1d(kata, device, drawn):
+    """In training the output equals nn.BatchNorm1d's: each feature's batch mean and biased variance."""
+    cases = []
+    for (c, xs), opts, seed in drawn:
+        x, values = xs.make(device), affine(c, device, seed, xs.dtype)
+        steps = [{"train": True, "x": x}]
+        cases.append(SimpleNamespace(c=c, xs=xs, x=x, opts=opts, values=values, steps=steps,
+                                     inputs=(c, opts, device, steps, (xs.dtype,), values),
+                                     doing=f"a training forward of {words(opts)} on {xs.describe()}"))
+    for case, seen in sessions(kata, cases, lambda case: VALID):
+        c, xs, x, opts, values = case.c, case.xs, case.x, case.opts, case.values
+        (expected,), _ = replay(reference(c, opts, device, values), case.steps)
+        eps = opts.get("eps", 1e-5)
+        mean, var = batch_statistics(x)
+        tolerance = output_tolerance(xs.dtype, x, mean, var, eps, values["weight"], values["bias"])
+        out = seen["outs"][0]
+        count = x.numel() // c
+        if count > 1 and not close(out, expected, tolerance):
+            unbiased = formula(x, mean, var * count / (count - 1), eps, values["weight"], values["bias"])
+            if close(out, unbiased, tolerance):
+                fail(f"on {xs.describe()} the training output was normalised with the unbiased variance (divide by "
+                     "count - 1); BatchNorm1d normalises with the biased batch variance (divide by the count). "
+                     "Only the running estimate uses the unbiased one.")
+        check_output(out, x, expected, tolerance, f"the training output on {xs.describe()}", TRAIN)
+
+
+TWO_VALUES = ("Two values per feature have a variance (the unbiased one divides by 2 - 1 = 1): only one value is "
+              "refused.")
+
+
+@given(drawn=cases_of(st.tuples(FEATURES, options(), st.booleans(), SEEDS), 6))
+@examples(2)
+def test_a_training_batch_of_two_values_per_feature_works(kata, device, drawn):
+    """Two values per feature, (2, C) or (1, C, 2), are enough to train, as in BatchNorm1d."""
+    cases = []
+    for c, opts, three_d, seed in drawn:
+        xs = Batch((1, c, 2) if three_d else (2, c), torch.float64, seed=seed, scale=2.0, shift=1.0)
+        x, values = xs.make(device), affine(c, device, seed, torch.float64)
+        steps = [{"train": True, "x": x}]
+        cases.append(SimpleNamespace(c=c, xs=xs, x=x, opts=opts, values=values, steps=steps,
+                                     inputs=(c, opts, device, steps, (torch.float64,), values),
+                                     doing=f"a training forward of {words(opts)} on {xs.describe()}"))
+    for case, seen in sessions(kata, cases, lambda case: TWO_VALUES):
+        c, xs, x, opts, values = case.c, case.xs, case.x, case.opts, case.values
+        (expected,), (state,) = replay(reference(c, opts, device, values), case.steps)
+        mean, var = batch_statistics(x)
+        tolerance = output_tolerance(torch.float64, x, mean, var, opts.get("eps", 1e-5), values["weight"],
+                                     values["bias"])
+        check_output(seen["outs"][0], x, expected, tolerance, f"the training output on {xs.describe()}", TRAIN)
+        check_state(seen["states"][0], state, torch.float64, [x], f"after a training forward on {xs.describe()}")
+
+
+@given(drawn=cases_of(st.tuples(featured(training_runs), MOMENTA, STYLES), 6))
+@examples(2)
+def test_running_statistics_follow_the_momentum_update(kata, device, drawn):
+    """Each training forward moves the running statistics a momentum fraction towards the batch's, as BatchNorm1d."""
+    cases = []
+    for (c, runs), momentum, style in drawn:
+        xs = [spec.make(device) for spec in runs]
+        opts = {"style": style, "momentum": momentum}
+        steps = [{"train": True, "x": x} for x in xs]
+        cases.append(SimpleNamespace(c=c, runs=runs, xs=xs, opts=opts, momentum=momentum, steps=steps,
+                                     inputs=(c, opts, device, steps, (runs[0].dtype,)),
+                                     doing=f"training forwards of {words(opts)} on {runs[0].describe()} and more"))
+    for case, seen in sessions(kata, cases):
+        c, runs, xs, momentum, dtype = case.c, case.runs, case.xs, case.momentum, case.runs[0].dtype
+        _, states = replay(reference(c, case.opts, device), case.steps)
+        for index, (spec, x, got, expected) in enumerate(zip(runs, xs, seen["states"], states)):
+            what = f"after training forward {index + 1} (on {spec.describe()}) with momentum={momentum!r}"
+            assert_keys(got, expected.keys(), f"state_dict() keys {what}", why=SAME_KEYS)
+            tolerance = state_tolerance(dtype, xs[: index + 1])
+            previous = seen["start"] if index == 0 else seen["states"][index - 1]
+            if momentum not in (0.5,) and not close(got["running_mean"], expected["running_mean"], tolerance):
+                mean, _ = batch_statistics(x)
+                swapped = momentum * previous["running_mean"].double() + (1 - momentum) * mean
+                if close(got["running_mean"], swapped, tolerance):
+                    fail(f"momentum is applied the wrong way round {what}: the running mean moved "
+                         f"{1 - momentum:.0%} of the way to the batch mean. momentum is the weight of the NEW batch: "
+                         "running = (1 - momentum) * running + momentum * batch_mean (the opposite of the "
+                         "optimizer's momentum convention).")
+            count = x.numel() // c
+            if momentum != 0 and not close(got["running_var"], expected["running_var"], tolerance):
+                _, var = batch_statistics(x)
+                biased = (1 - momentum) * previous["running_var"].double() + momentum * var
+                if close(got["running_var"], biased, tolerance) and count > 1:
+                    fail(f"running_var was updated with the biased batch variance {what}. The running estimate uses "
+                         "the unbiased variance (divide by count - 1), x.var(unbiased=True) over each feature's "
+                         "values, as BatchNorm1d does; only the normalisation uses the biased one.")
+            check_state(got, expected, dtype, xs[: index + 1], what)
+
+
+@given(drawn=cases_of(st.tuples(featured(lambda c: training_runs(c, steps=4)), st.integers(2, 4), STYLES), 6))
+@examples(2)
+def test_momentum_none_keeps_a_cumulative_average(kata, device, drawn):
+    """With momentum=None the k-th batch weighs 1 / k: the running statistics average all batches so far."""
+    cases = []
+    for (c, runs), steps, style in drawn:
+        runs = runs[:steps]
+        xs = [spec.make(device) for spec in runs]
+        opts = {"momentum": None, "style": style}
+        plan = [{"train": True, "x": x} for x in xs]
+        cases.append(SimpleNamespace(c=c, runs=runs, xs=xs, opts=opts, plan=plan,
+                                     inputs=(c, opts, device, plan, (runs[0].dtype,)),
+                                     doing=f"training forwards of BatchNormLike({c}, momentum=None) on "
+                                           f"{runs[0].describe()} and more"))
+    why = CUMULATIVE + " " + COUNTER
+    for case, seen in sessions(kata, cases, lambda case: CUMULATIVE):
+        _, states = replay(reference(case.c, case.opts, device), case.plan)
+        for index, (got, expected) in enumerate(zip(seen["states"], states)):
+            check_state(got, expected, case.runs[0].dtype, case.xs[: index + 1],
+                        f"after {index + 1} training forward(s) on {case.runs[index].describe()} with momentum=None",
+                        why=why)
+
+
+@given(drawn=cases_of(st.tuples(FEATURES, st.lists(st.booleans(), min_size=2, max_size=6), SEEDS), 6))
+@examples(2)
+def test_num_batches_tracked_counts_training_forwards_only(kata, device, drawn):
+    """num_batches_tracked goes up by one per training forward, stays int64, and eval forwards do not count."""
+    cases = []
+    for c, modes, seed in drawn:
+        xs = [Batch((3 + i, c), seed=seed + i).make(device) for i in range(len(modes))]
+        plan = [{"train": mode, "x": x} for mode, x in zip(modes, xs)]
+        shown = ", ".join("training" if mode else "eval" for mode in modes)
+        cases.append(SimpleNamespace(modes=modes, inputs=(c, {}, device, plan),
+                                     doing=f"forwards of BatchNormLike({c}) in {shown} mode"))
+    for case, seen in sessions(kata, cases):
+        for index, state in enumerate(seen["states"]):
+            if "num_batches_tracked" not in state:
+                fail(f"state_dict() has no 'num_batches_tracked'. {SAME_KEYS}")
+            count = state["num_batches_tracked"]
+            want = sum(case.modes[: index + 1])
+            what = f"after {index + 1} forwards ({want} in training, {index + 1 - want} in eval)"
+            if count.dtype != torch.long or count.shape != () or int(count) != want:
+                fail(f"num_batches_tracked is {count.tolist()} ({count.dtype}) {what}; expected int64 {want}. "
+                     f"{COUNTER}")
+
+
+EVAL_ANY_N = EVAL + " Any N >= 1 works in eval, a single sample included."
+
+
+@given(drawn=cases_of(st.tuples(featured(lambda c: batches(c, min_values=1)), options(), SEEDS), 6))
+@examples(2)
+def test_eval_output_uses_the_running_statistics(kata, device, drawn):
+    """In eval mode the output uses running_mean and running_var, for any batch size, exactly as BatchNorm1d's."""
+    cases = []
+    for (c, xs), opts, seed in drawn:
+        x = xs.make(device)
+        generator = torch.Generator().manual_seed(seed + 7)
+        stats = {"running_mean": torch.randn(c, generator=generator, dtype=torch.float64),
+                 "running_var": torch.rand(c, generator=generator, dtype=torch.float64) + 0.5}
+        values = {**affine(c, device, seed, xs.dtype), **{k: v.to(xs.dtype).to(device) for k, v in stats.items()}}
+        steps = [{"train": False, "x": x}]
+        cases.append(SimpleNamespace(c=c, xs=xs, x=x, opts=opts, values=values, steps=steps,
+                                     inputs=(c, opts, device, steps, (xs.dtype,), values),
+                                     doing=f"an eval forward of {words(opts)} on {xs.describe()}"))
+    for case, seen in sessions(kata, cases, lambda case: EVAL_ANY_N):
+        c, xs, x, opts, values = case.c, case.xs, case.x, case.opts, case.values
+        (expected,), _ = replay(reference(c, opts, device, values), case.steps)
+        eps = opts.get("eps", 1e-5)
+        tolerance = output_tolerance(xs.dtype, x, values["running_mean"], values["running_var"], eps,
+                                     values["weight"], values["bias"])
+        out = seen["outs"][0]
+        if x.numel() // c > 1 and not close(out, expected, tolerance):
+            mean, var = batch_statistics(x)
+            if close(out, formula(x, mean, var, eps, values["weight"], values["bias"]), tolerance):
+                fail(f"the eval output on {xs.describe()} was normalised with this batch's own statistics. " + EVAL
+                     + " Otherwise one sample's prediction depends on the rest of its batch.")
+        check_output(out, x, expected, tolerance, f"the eval output on {xs.describe()}", EVAL)
+
+
+@given(drawn=cases_of(featured(lambda c: st.tuples(batches(c, dtypes=(torch.float32,)),
+                                                    batches(c, min_values=1, dtypes=(torch.float32,)))), 6))
+@examples(2)
+def test_eval_changes_no_buffer(kata, device, drawn):
+    """An eval forward reads the running statistics and leaves every buffer exactly as it was."""
+    cases = []
+    for c, (warm, later) in drawn:
+        plan = [{"train": True, "x": warm.make(device)}, {"train": False, "x": later.make(device)},
+                {"train": False, "x": later.make(device)}]
+        cases.append(SimpleNamespace(later=later, inputs=(c, {}, device, plan, (warm.dtype,)),
+                                     doing=f"eval forwards of BatchNormLike({c}) on {later.describe()}"))
+    why = "In eval mode the running statistics are only read; they change in training mode only."
+    for case, seen in sessions(kata, cases):
+        for index in (1, 2):
+            for name in BUFFERS:
+                got, want = seen["states"][index].get(name), seen["states"][0].get(name)
+                if want is None:
+                    fail(f"state_dict() has no '{name}'. {SAME_KEYS}")
+                assert_close(got, want, f"{name} after eval forward {index} on {case.later.describe()}", rtol=0,
+                             atol=0, why=why)
+
+
+@given(drawn=cases_of(st.tuples(FEATURES, st.booleans(), SEEDS), 6))
+@examples(2)
+def test_default_eps_and_momentum_are_exactly_batchnorm1ds(kata, device, drawn):
     """BatchNormLike(C) behaves as nn.BatchNorm1d(C): eps = 1e-5 and momentum = 0.1, even where eps matters."""
-    runs = [Batch((4, c, 3) if three_d else (6, c), torch.float64, seed=seed + i, scale=3e-3, shift=1.0)
-            for i in range(2)]
-    xs = [spec.make(device) for spec in runs]
-    values = affine(c, device, seed, torch.float64)
-    plan = [{"train": True, "x": xs[0]}, {"train": True, "x": xs[1]}, {"train": False, "x": xs[1]}]
-    seen = kata.run(session, c, {}, device, plan, (torch.float64,), values, doing=f"BatchNormLike({c}) forwards",
-                    why=VALID)
-    outs, states = replay(reference(c, {}, device, values), plan)
+    cases = []
+    for c, three_d, seed in drawn:
+        runs = [Batch((4, c, 3) if three_d else (6, c), torch.float64, seed=seed + i, scale=3e-3, shift=1.0)
+                for i in range(2)]
+        xs = [spec.make(device) for spec in runs]
+        values = affine(c, device, seed, torch.float64)
+        plan = [{"train": True, "x": xs[0]}, {"train": True, "x": xs[1]}, {"train": False, "x": xs[1]}]
+        cases.append(SimpleNamespace(c=c, runs=runs, xs=xs, values=values, plan=plan,
+                                     inputs=(c, {}, device, plan, (torch.float64,), values),
+                                     doing=f"BatchNormLike({c}) forwards on {runs[0].describe()}"))
     why = ("The defaults are BatchNorm1d's: eps=1e-5 (on input whose variance is about 1e-5, a different eps gives "
            "a visibly different output) and momentum=0.1.")
-    for index, (step, got, expected) in enumerate(zip(plan, seen["outs"], outs)):
-        mode = "training" if step["train"] else "eval"
-        check_output(got, step["x"], expected, {"rtol": 1e-9, "atol": 1e-9},
-                     f"the {mode} output of BatchNormLike({c}) on {runs[min(index, 1)].describe()}", why)
-        check_state(seen["states"][index], states[index], torch.float64, xs,
-                    f"after forward {index + 1} of BatchNormLike({c})", why=why)
-
-
-@given(case=featured(lambda c: batches(c, dtypes=(torch.float64,), scale=0.05, shift=3.0)),
-       eps=st.sampled_from([0.5, 0.1, 1, 2.0]), style=st.sampled_from(["positional", "keyword"]),
-       seed=st.integers(0, 2**16))
-@examples(8)
-def test_eps_is_added_inside_the_square_root(kata, device, case, eps, style, seed):
-    """With a large eps on low-variance input the output is (x - mean) / sqrt(var + eps), as in BatchNorm1d."""
-    c, xs = case
-    x = xs.make(device)
-    opts = {"style": style, "eps": eps}
-    values = affine(c, device, seed, torch.float64)
-    plan = [{"train": True, "x": x}, {"train": False, "x": x}]
-    seen = kata.run(session, c, opts, device, plan, (torch.float64,), values, doing=f"{words(opts)} forwards")
-    outs, _ = replay(reference(c, opts, device, values), plan)
-    why = ("Use the eps given to the constructor; it belongs inside the square root, sqrt(var + eps), where it keeps "
-           "the divisor away from zero.")
-    mean, var = batch_statistics(x)
-    after_sqrt = (x - broadcast(mean, x)) / (torch.sqrt(broadcast(var, x)) + eps)
-    after_sqrt = after_sqrt * broadcast(values["weight"], x) + broadcast(values["bias"], x)
-    tolerance = {"rtol": 1e-9, "atol": 1e-9}
-    if not close(seen["outs"][0], outs[0], tolerance) and close(seen["outs"][0], after_sqrt, tolerance):
-        fail(f"eps is added after the square root: the output is (x - mean) / (sqrt(var) + eps). {why}")
-    for step, got, expected in zip(plan, seen["outs"], outs):
-        mode = "training" if step["train"] else "eval"
-        check_output(got, x, expected, tolerance, f"the {mode} output with eps={eps!r} on {xs.describe()}", why)
-
-
-@given(case=featured(lambda c: training_runs(c, steps=2, layouts=("transposed", "sliced", "expanded"))),
-       seed=st.integers(0, 2**16))
-@examples(6)
-def test_forward_accepts_any_memory_layout(kata, device, case, seed):
-    """Transposed, sliced and expanded inputs give BatchNorm1d's outputs and statistics, in training and eval."""
-    c, runs = case
-    xs = [spec.make(device) for spec in runs]
-    dtype = runs[0].dtype
-    values = affine(c, device, seed, dtype)
-    plan = [{"train": True, "x": xs[0]}, {"train": True, "x": xs[1]}, {"train": False, "x": xs[0]}]
-    seen = kata.run(session, c, {}, device, plan, (dtype,), values,
-                    doing=f"forwards on {runs[0].describe()} and {runs[1].describe()}", why=LAYOUT)
-    outs, states = replay(reference(c, {}, device, values), plan)
-    for index, step in enumerate(plan):
-        x, spec = step["x"], runs[index % 2]
-        if step["train"]:
-            mean, var, why, mode = *batch_statistics(x), TRAIN, "training"
-        else:
-            mean, var, why, mode = states[1]["running_mean"], states[1]["running_var"], EVAL, "eval"
-        tolerance = output_tolerance(dtype, x, mean, var, 1e-5, values["weight"], values["bias"])
-        check_output(seen["outs"][index], x, outs[index], tolerance, f"the {mode} output on {spec.describe()}",
-                     f"{why} {LAYOUT}")
-    check_state(seen["states"][1], states[1], dtype, xs, "after training forwards on non-contiguous inputs")
-
-
-@given(case=featured(lambda c: training_runs(c, steps=2, dtypes=LOW_AND_HIGH,
-                                            layouts=("contiguous", "transposed", "sliced"))),
-       by=st.sampled_from(["method", "to"]), seed=st.integers(0, 2**16))
-@examples(8)
-def test_forward_in_every_floating_dtype(kata, device, case, by, seed):
-    """A layer cast to float16, bfloat16, float32 or float64 computes in that dtype and keeps its buffers in it."""
-    c, runs = case
-    dtype = runs[0].dtype
-    xs = [spec.make(device) for spec in runs]
-    cast = CASTS[dtype] if by == "method" else dtype
-    shown = f".{cast}()" if by == "method" else f".to({dtype})"
-    values = affine(c, device, seed, dtype)
-    plan = [{"train": True, "x": xs[0]}, {"train": True, "x": xs[1]}, {"train": False, "x": xs[0]}]
-    seen = kata.run(session, c, {}, device, plan, (cast,), values, doing=f"forwards after {shown}")
-    outs, states = replay(reference(c, {}, device, values), plan)
-    for index, step in enumerate(plan):
-        x, spec = step["x"], runs[index % 2]
-        if step["train"]:
-            mean, var, why, mode = *batch_statistics(x), TRAIN, "training"
-        else:
-            mean, var, why, mode = states[1]["running_mean"], states[1]["running_var"], EVAL, "eval"
-        tolerance = output_tolerance(dtype, x, mean, var, 1e-5, values["weight"], values["bias"])
-        check_output(seen["outs"][index], x, outs[index], tolerance,
-                     f"the {mode} output on {spec.describe()} after {shown}", why)
-    check_state(seen["states"][1], states[1], dtype, xs, f"after two training forwards in {dtype} ({shown})")
-
-
-@given(case=featured(lambda c: batches(c, layouts=LAYOUTS)), train=st.booleans(), no_grad=st.booleans(),
-       seed=st.integers(0, 2**16))
-@example(case=(5, Batch((4, 5), seed=1)), train=True, no_grad=True, seed=0)
-@example(case=(3, Batch((2, 3, 2), torch.float64, seed=2)), train=False, no_grad=True, seed=1)
-@examples(8)
-def test_forward_leaves_the_input_and_grad_mode_alone(kata, device, case, train, no_grad, seed):
-    """forward never writes into x nor switches grad mode; under torch.no_grad() training still updates the buffers."""
-    c, xs = case
-    x = xs.make(device)
-    values = affine(c, device, seed, xs.dtype)
-    plan = [{"train": train, "x": x, "no_grad": no_grad}]
-    mode = "training" if train else "eval"
-    context = " under torch.no_grad()" if no_grad else ""
-    seen = kata.run(session, c, {}, device, plan, (xs.dtype,), values,
-                    doing=f"a {mode} forward{context} on {xs.describe()}")
-    if seen["x_changed"][0]:
-        fail(f"a {mode} forward on {xs.describe()} changed the input tensor in place: never modify the caller's x.")
-    if not seen["grad_kept"][0]:
-        fail(f"a {mode} forward{context} switched grad mode on or off: leave torch.is_grad_enabled() as the caller "
-             "set it (use `with torch.no_grad():` blocks, not torch.set_grad_enabled).")
-    if no_grad and seen["history"][0]:
-        fail(f"under torch.no_grad() the output of a {mode} forward still records autograd history.")
-    (expected,), (state,) = replay(reference(c, {}, device, values), plan)
-    if train:
-        mean, var = batch_statistics(x)
-    else:
-        mean, var = values.get("running_mean", torch.zeros(c)), values.get("running_var", torch.ones(c))
-    tolerance = output_tolerance(xs.dtype, x, mean, var, 1e-5, values["weight"], values["bias"])
-    check_output(seen["outs"][0], x, expected, tolerance, f"the {mode} output{context} on {xs.describe()}",
-                 TRAIN if train else EVAL)
-    check_state(seen["states"][0], state, xs.dtype, [x], f"after a {mode} forward{context}",
-                why="Under torch.no_grad() a training forward still updates the running statistics and the "
-                "counter: no_grad switches off autograd, not training mode. " + RUNNING)
-
-
-@given(case=featured(lambda c: st.tuples(batches(c, dtypes=(torch.float64,), layouts=LAYOUTS, max_n=4),
-                                          batches(c, dtypes=(torch.float64,)))),
-       train=st.booleans(), seed=st.integers(0, 2**16))
-@examples(6)
-def test_gradients_match_batchnorm1d(kata, device, case, train, seed):
-    """Backward gives nn.BatchNorm1d's input, weight and bias gradients (through the batch statistics in training)."""
-    c, (xs, warm) = case
-    x, w = xs.make(device), warm.make(device)
-    values = affine(c, device, seed, torch.float64)
-    grad_out = torch.randn(xs.shape, generator=torch.Generator().manual_seed(seed + 3), dtype=torch.float64)
-    grad_out = grad_out.to(device)
-    mode = "training" if train else "eval"
-    seen = kata.run(gradients, c, {}, device, values, [w], x, grad_out, train,
-                    doing=f"backward through a {mode} forward on {xs.describe()}")
-    bn = reference(c, {}, device, values)
-    replay(bn, [{"train": True, "x": w}])
-    bn.train(train)
-    theirs = x.detach().clone().requires_grad_(True)
-    with one_thread():
-        (bn(theirs) * grad_out).sum().backward()
-    expected = {"x": theirs.grad, "weight": bn.weight.grad, "bias": bn.bias.grad}
-    why = GRADIENTS if train else "In eval mode the running statistics are constants; gradients reach x, weight, bias."
-    for name, want in expected.items():
-        got = seen[name]
-        if got is None:
-            fail(f"{name}.grad is None after backward through a {mode} forward: gradients do not reach it. {why}")
-        atol = 1e-9 * (1 + float(want.abs().max()))
-        assert_close(got.double(), want, f"the gradient of {name} through a {mode} forward on {xs.describe()}",
-                     why=why, rtol=1e-7, atol=atol)
-
-
-@given(case=featured(training_runs), steps=st.integers(1, 3), seed=st.integers(0, 2**16))
-@examples(6)
-def test_later_losses_send_no_gradient_into_past_batches(kata, device, case, steps, seed):
-    """After training on inputs that require grad, a loss on a later eval output has no path back to them."""
-    c, runs = case
-    runs = runs[:steps]
-    train_xs = [spec.make(device) for spec in runs]
-    eval_x = Batch(runs[0].shape, runs[0].dtype, seed=seed).make(device)
-    grad_out = torch.ones_like(eval_x)
-    seen = kata.run(past_batches, c, device, train_xs, eval_x, grad_out,
-                    doing=f"{steps} training forward(s) on inputs that require grad, then an eval forward and backward")
-    raised = seen["backward_raised"]
-    if raised is not None:
-        fail(f"backward through the eval output raised {raised['type']}: {raised['message'][:200]}. The running "
-             f"statistics carry autograd history from past batches. {HISTORY}")
-    reached = [i + 1 for i, none in enumerate(seen["grads_none"]) if not none]
-    if not seen["grads_none"]:
-        fail("the probe observed no training batch.")
-    if reached:
-        fail(f"a loss on an eval output sent gradients back into training batch(es) {reached}: the running "
-             f"statistics carry autograd history. {HISTORY}")
-
-
-@given(c=FEATURES, casts=st.lists(st.sampled_from(["half", "double", "float", "bfloat16", torch.float64,
-                                                   torch.float16]), min_size=1, max_size=3),
-       steps=st.integers(1, 3), seed=st.integers(0, 2**16))
-@examples(8)
-def test_casts_move_the_buffers_and_keep_the_counter_int64(kata, device, c, casts, steps, seed):
-    """.half(), .double(), .to(dtype) and .to(device) cast and move the statistics; the counter stays int64."""
-    names_ = {"half": torch.float16, "double": torch.float64, "float": torch.float32, "bfloat16": torch.bfloat16}
-    dtype = casts[-1] if isinstance(casts[-1], torch.dtype) else names_[casts[-1]]
-    shown = "".join(f".to({cast})" if isinstance(cast, torch.dtype) else f".{cast}()" for cast in casts)
-    xs = [Batch((4, c), dtype, seed=seed + i).make(device) for i in range(steps)]
-    plan = [{"train": True, "x": x} for x in xs]
-    seen = kata.run(session, c, {}, device, plan, casts, doing=f"BatchNormLike({c}).to({device.type!r}){shown}")
-    why = ("Only registered buffers follow .to() and .double(); .half() and .double() cast only floating-point "
-           "tensors, so an integer counter keeps its dtype (a float16 counter would stop counting at 2048). "
-           + COUNTER)
-    for label, state in [(f"after {shown}", seen["start"]), (f"after {shown} and {steps} training forward(s)",
-                                                              seen["states"][-1])]:
-        for name in BUFFERS:
-            if name not in state:
-                fail(f"state_dict() has no '{name}' {label}. {SAME_KEYS}")
-            if state[name].device.type != device.type:
-                fail(f"{name} is on {state[name].device.type} {label}, expected {device.type}. {why}")
-        count = state["num_batches_tracked"]
-        if count.dtype != torch.long:
-            fail(f"num_batches_tracked has dtype {count.dtype} {label}, expected torch.int64. {why}")
-        for name in STATS:
-            if state[name].dtype != dtype:
-                fail(f"{name} has dtype {state[name].dtype} {label}, expected {dtype}: it was not cast. {why}")
-    if int(seen["states"][-1]["num_batches_tracked"]) != steps:
-        fail(f"num_batches_tracked is {int(seen['states'][-1]['num_batches_tracked'])} after {steps} training "
-             f"forward(s) following {shown}, expected {steps}. {COUNTER}")
-
-
-@given(case=featured(lambda c: training_runs(c, steps=2, dtypes=(torch.float32,))),
-       direction=st.sampled_from(["into BatchNorm1d", "from BatchNorm1d"]), momentum=st.sampled_from([0.1, 0.5, None]),
-       seed=st.integers(0, 2**16))
-@examples(8)
-def test_state_dict_loads_into_batchnorm1d_and_back(kata, device, case, direction, momentum, seed):
-    """state_dict() loads into nn.BatchNorm1d and BatchNorm1d's loads back, counter included; both then agree."""
-    c, runs = case
-    xs = [spec.make(device) for spec in runs]
-    opts = {"momentum": momentum}
-    values = affine(c, device, seed)
-    why = "Registered parameters and buffers are what state_dict() saves. " + SAME_KEYS
-    if direction == "into BatchNorm1d":
-        plan = [{"train": True, "x": xs[0]}, {"train": False, "x": xs[1]}]
-        seen = kata.run(session, c, opts, device, plan, (), values, doing="training, then state_dict()")
-        mine = seen["states"][0]
-        bn = nn.BatchNorm1d(c, momentum=momentum).to(device)
-        assert_keys(mine, bn.state_dict().keys(), "state_dict() keys", why=why)
-        try:
-            bn.load_state_dict(mine)
-        except RuntimeError as exc:
-            fail(f"nn.BatchNorm1d.load_state_dict(your state_dict()) raised: {str(exc).splitlines()[0]} {why}")
-        reference_bn = reference(c, opts, device, values)
-        _, states = replay(reference_bn, plan[:1])
-        check_state(mine, states[0], torch.float32, xs[:1], "after a training forward", why=why)
-        (expected,), _ = replay(bn.double(), [{"train": False, "x": xs[1]}])
-        tolerance = output_tolerance(torch.float32, xs[1], bn.running_mean, bn.running_var, 1e-5,
-                                     values["weight"], values["bias"])
-        check_output(seen["outs"][1], xs[1], expected, tolerance,
-                     "your eval output, compared with nn.BatchNorm1d loaded from your state_dict()", why)
-    else:
-        bn = reference(c, opts, device, values)
-        replay(bn, [{"train": True, "x": xs[0]}])
-        foreign = {k: v.float() if v.is_floating_point() else v for k, v in bn.state_dict().items()}
-        plan = [{"train": False, "x": xs[1]}, {"train": True, "x": xs[1]}]
-        seen = kata.run(session, c, opts, device, plan, (), None, foreign,
-                        doing="load_state_dict(nn.BatchNorm1d's state_dict()), then forwards", why=why)
-        outs, states = replay(reference(c, opts, device, foreign=foreign), plan)
-        for index, step in enumerate(plan):
+    for case, seen in sessions(kata, cases, lambda case: VALID):
+        c = case.c
+        outs, states = replay(reference(c, {}, device, case.values), case.plan)
+        for index, (step, got, expected) in enumerate(zip(case.plan, seen["outs"], outs)):
             mode = "training" if step["train"] else "eval"
-            if step["train"]:
-                mean, var = batch_statistics(xs[1])
-            else:
-                mean, var = foreign["running_mean"], foreign["running_var"]
-            tolerance = output_tolerance(torch.float32, xs[1], mean, var, 1e-5, foreign["weight"], foreign["bias"])
-            check_output(seen["outs"][index], xs[1], outs[index], tolerance,
-                         f"the {mode} output after loading BatchNorm1d's state_dict()", why)
-            check_state(seen["states"][index], states[index], torch.float32, xs,
-                        f"after loading BatchNorm1d's state_dict() and a {mode} forward", why=why)
+            check_output(got, step["x"], expected, {"rtol": 1e-9, "atol": 1e-9},
+                         f"the {mode} output of BatchNormLike({c}) on {case.runs[min(index, 1)].describe()}", why)
+            check_state(seen["states"][index], states[index], torch.float64, case.xs,
+                        f"after forward {index + 1} of BatchNormLike({c})", why=why)
 
 
-@given(c=FEATURES, three_d=st.booleans(), warmup=st.booleans(), seed=st.integers(0, 2**16))
-@examples(6)
-def test_training_on_one_value_per_feature_raises_value_error(kata, device, c, three_d, warmup, seed):
+EPS_WHY = ("Use the eps given to the constructor; it belongs inside the square root, sqrt(var + eps), where it keeps "
+           "the divisor away from zero.")
+
+
+@given(drawn=cases_of(st.tuples(featured(lambda c: batches(c, dtypes=(torch.float64,), scale=0.05, shift=3.0)),
+                                st.sampled_from([0.5, 0.1, 1, 2.0]), STYLES, SEEDS), 6))
+@examples(2)
+def test_eps_is_added_inside_the_square_root(kata, device, drawn):
+    """With a large eps on low-variance input the output is (x - mean) / sqrt(var + eps), as in BatchNorm1d."""
+    cases = []
+    for (c, xs), eps, style, seed in drawn:
+        x = xs.make(device)
+        opts = {"style": style, "eps": eps}
+        values = affine(c, device, seed, torch.float64)
+        plan = [{"train": True, "x": x}, {"train": False, "x": x}]
+        cases.append(SimpleNamespace(c=c, xs=xs, x=x, eps=eps, opts=opts, values=values, plan=plan,
+                                     inputs=(c, opts, device, plan, (torch.float64,), values),
+                                     doing=f"{words(opts)} forwards on {xs.describe()}"))
+    tolerance = {"rtol": 1e-9, "atol": 1e-9}
+    for case, seen in sessions(kata, cases):
+        x, values, eps = case.x, case.values, case.eps
+        outs, _ = replay(reference(case.c, case.opts, device, values), case.plan)
+        mean, var = batch_statistics(x)
+        after_sqrt = (x - broadcast(mean, x)) / (torch.sqrt(broadcast(var, x)) + eps)
+        after_sqrt = after_sqrt * broadcast(values["weight"], x) + broadcast(values["bias"], x)
+        if not close(seen["outs"][0], outs[0], tolerance) and close(seen["outs"][0], after_sqrt, tolerance):
+            fail(f"eps is added after the square root: the output on {case.xs.describe()} is "
+                 f"(x - mean) / (sqrt(var) + eps). {EPS_WHY}")
+        for step, got, expected in zip(case.plan, seen["outs"], outs):
+            mode = "training" if step["train"] else "eval"
+            check_output(got, x, expected, tolerance, f"the {mode} output with eps={eps!r} on {case.xs.describe()}",
+                         EPS_WHY)
+
+
+def two_trainings_then_eval(drawn, device, cast_of):
+    """Cases that train on two batches then run eval on the first, in the batches' dtype (cast_of(dtype): the cast
+    that puts the layer in it, and its words)."""
+    cases = []
+    for (c, runs), *rest in drawn:
+        xs = [spec.make(device) for spec in runs]
+        dtype = runs[0].dtype
+        cast, shown = cast_of(dtype, *rest)
+        values = affine(c, device, rest[-1], dtype)
+        plan = [{"train": True, "x": xs[0]}, {"train": True, "x": xs[1]}, {"train": False, "x": xs[0]}]
+        cases.append(SimpleNamespace(c=c, runs=runs, xs=xs, dtype=dtype, shown=shown, values=values, plan=plan,
+                                     inputs=(c, {}, device, plan, (cast,), values),
+                                     doing=f"forwards{shown} on {runs[0].describe()} and {runs[1].describe()}"))
+    return cases
+
+
+def check_two_trainings_then_eval(case, seen, device, words_, why_extra=""):
+    outs, states = replay(reference(case.c, {}, device, case.values), case.plan)
+    for index, step in enumerate(case.plan):
+        x, spec = step["x"], case.runs[index % 2]
+        if step["train"]:
+            mean, var, why, mode = *batch_statistics(x), TRAIN, "training"
+        else:
+            mean, var, why, mode = states[1]["running_mean"], states[1]["running_var"], EVAL, "eval"
+        tolerance = output_tolerance(case.dtype, x, mean, var, 1e-5, case.values["weight"], case.values["bias"])
+        check_output(seen["outs"][index], x, outs[index], tolerance, f"the {mode} output on {spec.describe()}{words_}",
+                     f"{why}{why_extra}")
+    return states
+
+
+@given(drawn=cases_of(st.tuples(featured(lambda c: training_runs(c, steps=2, layouts=("transposed", "sliced",
+                                                                                     "expanded"))), SEEDS), 6))
+@examples(2)
+def test_forward_accepts_any_memory_layout(kata, device, drawn):
+    """Transposed, sliced and expanded inputs give BatchNorm1d's outputs and statistics, in training and eval."""
+    cases = two_trainings_then_eval(drawn, device, lambda dtype, seed: (dtype, ""))
+    for case, seen in sessions(kata, cases, lambda case: LAYOUT):
+        states = check_two_trainings_then_eval(case, seen, device, "", f" {LAYOUT}")
+        check_state(seen["states"][1], states[1], case.dtype, case.xs,
+                    f"after training forwards on {case.runs[0].describe()} and {case.runs[1].describe()}")
+
+
+def cast_by(dtype, by, seed):
+    return (CASTS[dtype], f" after .{CASTS[dtype]}()") if by == "method" else (dtype, f" after .to({dtype})")
+
+
+@given(drawn=cases_of(st.tuples(featured(lambda c: training_runs(c, steps=2, dtypes=LOW_AND_HIGH,
+                                                                 layouts=("contiguous", "transposed", "sliced"))),
+                                st.sampled_from(["method", "to"]), SEEDS), 6))
+@examples(2)
+def test_forward_in_every_floating_dtype(kata, device, drawn):
+    """A layer cast to float16, bfloat16, float32 or float64 computes in that dtype and keeps its buffers in it."""
+    for case, seen in sessions(kata, two_trainings_then_eval(drawn, device, cast_by)):
+        states = check_two_trainings_then_eval(case, seen, device, case.shown)
+        check_state(seen["states"][1], states[1], case.dtype, case.xs,
+                    f"after two training forwards in {case.dtype} ({case.shown.strip()})")
+
+
+NO_GRAD_TRAINS = ("Under torch.no_grad() a training forward still updates the running statistics and the counter: "
+                  "no_grad switches off autograd, not training mode. " + RUNNING)
+
+
+@given(drawn=cases_of(st.tuples(featured(lambda c: batches(c, layouts=LAYOUTS)), st.booleans(), st.booleans(),
+                                SEEDS), 6))
+@example(drawn=[((5, Batch((4, 5), seed=1)), True, True, 0),
+                ((3, Batch((2, 3, 2), torch.float64, seed=2)), False, True, 1)])
+@examples(2)
+def test_forward_leaves_the_input_and_grad_mode_alone(kata, device, drawn):
+    """forward never writes into x nor switches grad mode; under torch.no_grad() training still updates the buffers."""
+    cases = []
+    for (c, xs), train, no_grad, seed in drawn:
+        x, values = xs.make(device), affine(c, device, seed, xs.dtype)
+        plan = [{"train": train, "x": x, "no_grad": no_grad}]
+        mode, context = "training" if train else "eval", " under torch.no_grad()" if no_grad else ""
+        cases.append(SimpleNamespace(c=c, xs=xs, x=x, train=train, no_grad=no_grad, values=values, plan=plan,
+                                     mode=mode, context=context, inputs=(c, {}, device, plan, (xs.dtype,), values),
+                                     doing=f"a {mode} forward{context} on {xs.describe()}"))
+    for case, seen in sessions(kata, cases):
+        c, xs, x, values, mode, context = case.c, case.xs, case.x, case.values, case.mode, case.context
+        if seen["x_changed"][0]:
+            fail(f"a {mode} forward on {xs.describe()} changed the input tensor in place: never modify the caller's "
+                 "x.")
+        if not seen["grad_kept"][0]:
+            fail(f"a {mode} forward{context} on {xs.describe()} switched grad mode on or off: leave "
+                 "torch.is_grad_enabled() as the caller set it (use `with torch.no_grad():` blocks, not "
+                 "torch.set_grad_enabled).")
+        if case.no_grad and seen["history"][0]:
+            fail(f"under torch.no_grad() the output of a {mode} forward on {xs.describe()} still records autograd "
+                 "history.")
+        (expected,), (state,) = replay(reference(c, {}, device, values), case.plan)
+        if case.train:
+            mean, var = batch_statistics(x)
+        else:
+            mean, var = values.get("running_mean", torch.zeros(c)), values.get("running_var", torch.ones(c))
+        tolerance = output_tolerance(xs.dtype, x, mean, var, 1e-5, values["weight"], values["bias"])
+        check_output(seen["outs"][0], x, expected, tolerance, f"the {mode} output{context} on {xs.describe()}",
+                     TRAIN if case.train else EVAL)
+        check_state(seen["states"][0], state, xs.dtype, [x], f"after a {mode} forward{context} on {xs.describe()}",
+                    why=NO_GRAD_TRAINS)
+
+
+@given(drawn=cases_of(st.tuples(featured(lambda c: st.tuples(batches(c, dtypes=(torch.float64,), layouts=LAYOUTS,
+                                                                     max_n=4),
+                                                             batches(c, dtypes=(torch.float64,)))),
+                                st.booleans(), SEEDS), 6))
+@examples(2)
+def test_gradients_match_batchnorm1d(kata, device, drawn):
+    """Backward gives nn.BatchNorm1d's input, weight and bias gradients (through the batch statistics in training)."""
+    cases = []
+    for (c, (xs, warm)), train, seed in drawn:
+        x, w = xs.make(device), warm.make(device)
+        values = affine(c, device, seed, torch.float64)
+        grad_out = torch.randn(xs.shape, generator=torch.Generator().manual_seed(seed + 3), dtype=torch.float64)
+        grad_out = grad_out.to(device)
+        mode = "training" if train else "eval"
+        cases.append(SimpleNamespace(c=c, xs=xs, x=x, w=w, values=values, grad_out=grad_out, train=train, mode=mode,
+                                     inputs=(c, {}, device, values, [w], x, grad_out, train),
+                                     doing=f"backward through a {mode} forward on {xs.describe()}"))
+    for case, seen in run(kata, gradients, cases):
+        bn = reference(case.c, {}, device, case.values)
+        replay(bn, [{"train": True, "x": case.w}])
+        bn.train(case.train)
+        theirs = case.x.detach().clone().requires_grad_(True)
+        with one_thread():
+            (bn(theirs) * case.grad_out).sum().backward()
+        expected = {"x": theirs.grad, "weight": bn.weight.grad, "bias": bn.bias.grad}
+        why = (GRADIENTS if case.train else
+               "In eval mode the running statistics are constants; gradients reach x, weight, bias.")
+        for name, want in expected.items():
+            got = seen[name]
+            if got is None:
+                fail(f"{name}.grad is None after {case.doing}: gradients do not reach it. {why}")
+            atol = 1e-9 * (1 + float(want.abs().max()))
+            assert_close(got.double(), want, f"the gradient of {name} through a {case.mode} forward on "
+                         f"{case.xs.describe()}", why=why, rtol=1e-7, atol=atol)
+
+
+@given(drawn=cases_of(st.tuples(featured(training_runs), st.integers(1, 3), SEEDS), 6))
+@examples(2)
+def test_later_losses_send_no_gradient_into_past_batches(kata, device, drawn):
+    """After training on inputs that require grad, a loss on a later eval output has no path back to them."""
+    cases = []
+    for (c, runs), steps, seed in drawn:
+        runs = runs[:steps]
+        train_xs = [spec.make(device) for spec in runs]
+        eval_x = Batch(runs[0].shape, runs[0].dtype, seed=seed).make(device)
+        cases.append(SimpleNamespace(inputs=(c, device, train_xs, eval_x, torch.ones_like(eval_x)),
+                                     doing=f"{steps} training forward(s) of BatchNormLike({c}) on inputs that require "
+                                           f"grad ({runs[0].describe()}...), then an eval forward and backward"))
+    for case, seen in run(kata, past_batches, cases):
+        raised = seen["backward_raised"]
+        if raised is not None:
+            fail(f"after {case.doing}: backward through the eval output raised {raised['type']}: "
+                 f"{raised['message'][:200]}. The running statistics carry autograd history from past batches. "
+                 f"{HISTORY}")
+        reached = [i + 1 for i, none in enumerate(seen["grads_none"]) if not none]
+        if not seen["grads_none"]:
+            fail("the probe observed no training batch.")
+        if reached:
+            fail(f"after {case.doing}: a loss on an eval output sent gradients back into training batch(es) "
+                 f"{reached}: the running statistics carry autograd history. {HISTORY}")
+
+
+CAST_NAMES = {"half": torch.float16, "double": torch.float64, "float": torch.float32, "bfloat16": torch.bfloat16}
+CAST_WHY = ("Only registered buffers follow .to() and .double(); .half() and .double() cast only floating-point "
+            "tensors, so an integer counter keeps its dtype (a float16 counter would stop counting at 2048). "
+            + COUNTER)
+
+
+@given(drawn=cases_of(st.tuples(FEATURES, st.lists(st.sampled_from(["half", "double", "float", "bfloat16",
+                                                                     torch.float64, torch.float16]),
+                                                   min_size=1, max_size=3),
+                                st.integers(1, 3), SEEDS), 6))
+@examples(2)
+def test_casts_move_the_buffers_and_keep_the_counter_int64(kata, device, drawn):
+    """.half(), .double(), .to(dtype) and .to(device) cast and move the statistics; the counter stays int64."""
+    cases = []
+    for c, casts, steps, seed in drawn:
+        dtype = casts[-1] if isinstance(casts[-1], torch.dtype) else CAST_NAMES[casts[-1]]
+        shown = "".join(f".to({cast})" if isinstance(cast, torch.dtype) else f".{cast}()" for cast in casts)
+        xs = [Batch((4, c), dtype, seed=seed + i).make(device) for i in range(steps)]
+        plan = [{"train": True, "x": x} for x in xs]
+        cases.append(SimpleNamespace(dtype=dtype, shown=shown, steps=steps, inputs=(c, {}, device, plan, casts),
+                                     doing=f"BatchNormLike({c}).to({device.type!r}){shown}"))
+    for case, seen in sessions(kata, cases):
+        shown, dtype, steps = case.shown, case.dtype, case.steps
+        for label, state in [(f"after {shown}", seen["start"]),
+                             (f"after {shown} and {steps} training forward(s)", seen["states"][-1])]:
+            for name in BUFFERS:
+                if name not in state:
+                    fail(f"state_dict() has no '{name}' {label}. {SAME_KEYS}")
+                if state[name].device.type != device.type:
+                    fail(f"{name} is on {state[name].device.type} {label}, expected {device.type}. {CAST_WHY}")
+            count = state["num_batches_tracked"]
+            if count.dtype != torch.long:
+                fail(f"num_batches_tracked has dtype {count.dtype} {label}, expected torch.int64. {CAST_WHY}")
+            for name in STATS:
+                if state[name].dtype != dtype:
+                    fail(f"{name} has dtype {state[name].dtype} {label}, expected {dtype}: it was not cast. "
+                         f"{CAST_WHY}")
+        if int(seen["states"][-1]["num_batches_tracked"]) != steps:
+            fail(f"num_batches_tracked is {int(seen['states'][-1]['num_batches_tracked'])} after {steps} training "
+                 f"forward(s) following {shown}, expected {steps}. {COUNTER}")
+
+
+LOADS = "Registered parameters and buffers are what state_dict() saves. " + SAME_KEYS
+
+
+@given(drawn=cases_of(st.tuples(featured(lambda c: training_runs(c, steps=2, dtypes=(torch.float32,))),
+                                st.sampled_from(["into BatchNorm1d", "from BatchNorm1d"]),
+                                st.sampled_from([0.1, 0.5, None]), SEEDS), 6))
+@examples(2)
+def test_state_dict_loads_into_batchnorm1d_and_back(kata, device, drawn):
+    """state_dict() loads into nn.BatchNorm1d and BatchNorm1d's loads back, counter included; both then agree."""
+    cases = []
+    for (c, runs), direction, momentum, seed in drawn:
+        xs = [spec.make(device) for spec in runs]
+        opts = {"momentum": momentum}
+        values = affine(c, device, seed)
+        case = SimpleNamespace(c=c, xs=xs, opts=opts, values=values, direction=direction)
+        if direction == "into BatchNorm1d":
+            case.plan = [{"train": True, "x": xs[0]}, {"train": False, "x": xs[1]}]
+            case.inputs = (c, opts, device, case.plan, (), values)
+            case.doing = f"training BatchNormLike({c}, momentum={momentum!r}), then state_dict()"
+        else:
+            bn = reference(c, opts, device, values)
+            replay(bn, [{"train": True, "x": xs[0]}])
+            case.foreign = {k: v.float() if v.is_floating_point() else v for k, v in bn.state_dict().items()}
+            case.plan = [{"train": False, "x": xs[1]}, {"train": True, "x": xs[1]}]
+            case.inputs = (c, opts, device, case.plan, (), None, case.foreign)
+            case.doing = (f"BatchNormLike({c}, momentum={momentum!r}).load_state_dict(nn.BatchNorm1d's state_dict()), "
+                          "then forwards")
+        cases.append(case)
+    for case, seen in sessions(kata, cases, lambda case: LOADS):
+        c, xs, opts, values = case.c, case.xs, case.opts, case.values
+        if case.direction == "into BatchNorm1d":
+            mine = seen["states"][0]
+            bn = nn.BatchNorm1d(c, momentum=opts["momentum"]).to(device)
+            assert_keys(mine, bn.state_dict().keys(), "state_dict() keys", why=LOADS)
+            try:
+                bn.load_state_dict(mine)
+            except RuntimeError as exc:
+                fail(f"nn.BatchNorm1d.load_state_dict(your state_dict()) raised: {str(exc).splitlines()[0]} {LOADS}")
+            _, states = replay(reference(c, opts, device, values), case.plan[:1])
+            check_state(mine, states[0], torch.float32, xs[:1], "after a training forward", why=LOADS)
+            (expected,), _ = replay(bn.double(), [{"train": False, "x": xs[1]}])
+            tolerance = output_tolerance(torch.float32, xs[1], bn.running_mean, bn.running_var, 1e-5,
+                                         values["weight"], values["bias"])
+            check_output(seen["outs"][1], xs[1], expected, tolerance,
+                         "your eval output, compared with nn.BatchNorm1d loaded from your state_dict()", LOADS)
+        else:
+            foreign = case.foreign
+            outs, states = replay(reference(c, opts, device, foreign=foreign), case.plan)
+            for index, step in enumerate(case.plan):
+                mode = "training" if step["train"] else "eval"
+                if step["train"]:
+                    mean, var = batch_statistics(xs[1])
+                else:
+                    mean, var = foreign["running_mean"], foreign["running_var"]
+                tolerance = output_tolerance(torch.float32, xs[1], mean, var, 1e-5, foreign["weight"],
+                                             foreign["bias"])
+                check_output(seen["outs"][index], xs[1], outs[index], tolerance,
+                             f"the {mode} output after loading BatchNorm1d's state_dict()", LOADS)
+                check_state(seen["states"][index], states[index], torch.float32, xs,
+                            f"after loading BatchNorm1d's state_dict() and a {mode} forward", why=LOADS)
+
+
+ONE_VALUE = ("The variance of a single value is undefined (the unbiased one divides by 1 - 1 = 0, and would put nan "
+             "into running_var); BatchNorm1d raises ValueError('Expected more than 1 value per channel when "
+             "training').")
+
+
+@given(drawn=cases_of(st.tuples(FEATURES, st.booleans(), st.booleans(), SEEDS), 6))
+@examples(2)
+def test_training_on_one_value_per_feature_raises_value_error(kata, device, drawn):
     """A training forward with one value per feature, (1, C) or (1, C, 1), raises ValueError and changes nothing."""
-    x = Batch((1, c, 1) if three_d else (1, c), seed=seed).make(device)
-    warm = [Batch((3, c), seed=seed + 1).make(device)] if warmup else []
-    seen = kata.run(refuse, c, {}, device, warm, x, True, doing=f"a training forward on {tuple(x.shape)}")
-    why = ("The variance of a single value is undefined (the unbiased one divides by 1 - 1 = 0, and would put nan "
-           "into running_var); BatchNorm1d raises ValueError('Expected more than 1 value per channel when "
-           "training').")
-    raised = seen["raised"]
-    if raised is None:
-        fail(f"training on an input of shape {tuple(x.shape)} did not raise ValueError. {why}")
-    if "ValueError" not in raised["types"]:
-        fail(f"training on an input of shape {tuple(x.shape)} raised {raised['type']} instead of ValueError. {why}")
-    check_unchanged(seen, f"after refusing a training input of shape {tuple(x.shape)}")
+    cases = []
+    for c, three_d, warmup, seed in drawn:
+        x = Batch((1, c, 1) if three_d else (1, c), seed=seed).make(device)
+        warm = [Batch((3, c), seed=seed + 1).make(device)] if warmup else []
+        cases.append(SimpleNamespace(shape=tuple(x.shape), inputs=(c, {}, device, warm, x, True),
+                                     doing=f"a training forward of BatchNormLike({c}) on {tuple(x.shape)}"))
+    for case, seen in run(kata, refuse, cases):
+        raised = seen["raised"]
+        if raised is None:
+            fail(f"training on an input of shape {case.shape} did not raise ValueError. {ONE_VALUE}")
+        if "ValueError" not in raised["types"]:
+            fail(f"training on an input of shape {case.shape} raised {raised['type']} instead of ValueError. "
+                 f"{ONE_VALUE}")
+        check_unchanged(seen, f"after refusing a training input of shape {case.shape}")
 
 
 def check_unchanged(seen, what):
@@ -951,28 +1167,33 @@ def malformed(c, kind, wrong, n):
     return {"1-D": (c,), "4-D": (n, c, 2, 2), "features": (n, other), "features 3-D": (n, other, 3)}[kind]
 
 
-@given(c=FEATURES, kind=st.sampled_from(["1-D", "4-D", "features", "features 3-D"]),
-       wrong=st.sampled_from(["one", "one more", "double"]), n=st.integers(2, 4), train=st.booleans(),
-       warmup=st.booleans(), seed=st.integers(0, 2**16))
-@example(c=5, kind="features", wrong="one", n=3, train=True, warmup=True, seed=0)
-@example(c=8, kind="features 3-D", wrong="one", n=2, train=False, warmup=False, seed=1)
-@example(c=3, kind="features", wrong="one more", n=2, train=True, warmup=False, seed=2)
-@examples(8)
-def test_malformed_input_raises_before_anything_changes(kata, device, c, kind, wrong, n, train, warmup, seed):
+SHAPE_CHECK = ("Check x.dim() in (2, 3) and x.shape[1] == num_features before computing anything, as BatchNorm1d "
+               "does: otherwise broadcasting may quietly produce a wrong result.")
+
+
+@given(drawn=cases_of(st.tuples(FEATURES, st.sampled_from(["1-D", "4-D", "features", "features 3-D"]),
+                                st.sampled_from(["one", "one more", "double"]), st.integers(2, 4), st.booleans(),
+                                st.booleans(), SEEDS), 6))
+@example(drawn=[(5, "features", "one", 3, True, True, 0), (8, "features 3-D", "one", 2, False, False, 1),
+                (3, "features", "one more", 2, True, False, 2)])
+@examples(2)
+def test_malformed_input_raises_before_anything_changes(kata, device, drawn):
     """Input that is not (N, C) or (N, C, L) raises (ValueError; RuntimeError too for a wrong C) and changes nothing."""
-    shape = malformed(c, kind, wrong, n)
-    x = Batch(shape, seed=seed).make(device)
-    warm = [Batch((3, c), seed=seed + 1).make(device)] if warmup else []
-    mode = "training" if train else "eval"
-    seen = kata.run(refuse, c, {}, device, warm, x, train, doing=f"a {mode} forward on {tuple(shape)}")
-    allowed = ("ValueError",) if kind in ("1-D", "4-D") else ("ValueError", "RuntimeError")
-    what = (f"a {mode} forward of BatchNormLike({c}) on an input of shape {shape}"
-            f" ({'neither 2-D nor 3-D' if kind in ('1-D', '4-D') else f'{shape[1]} features instead of {c}'})")
-    why = ("Check x.dim() in (2, 3) and x.shape[1] == num_features before computing anything, as BatchNorm1d "
-           "does: otherwise broadcasting may quietly produce a wrong result.")
-    raised = seen["raised"]
-    if raised is None:
-        fail(f"{what} did not raise. {why}")
-    if not any(name in raised["types"] for name in allowed):
-        fail(f"{what} raised {raised['type']}; expected {' or '.join(allowed)}. {why}")
-    check_unchanged(seen, f"after refusing {what}")
+    cases = []
+    for c, kind, wrong, n, train, warmup, seed in drawn:
+        shape = malformed(c, kind, wrong, n)
+        x = Batch(shape, seed=seed).make(device)
+        warm = [Batch((3, c), seed=seed + 1).make(device)] if warmup else []
+        mode = "training" if train else "eval"
+        what = (f"a {mode} forward of BatchNormLike({c}) on an input of shape {shape}"
+                f" ({'neither 2-D nor 3-D' if kind in ('1-D', '4-D') else f'{shape[1]} features instead of {c}'})")
+        cases.append(SimpleNamespace(kind=kind, what=what, inputs=(c, {}, device, warm, x, train),
+                                     doing=f"a {mode} forward of BatchNormLike({c}) on {tuple(shape)}"))
+    for case, seen in run(kata, refuse, cases):
+        allowed = ("ValueError",) if case.kind in ("1-D", "4-D") else ("ValueError", "RuntimeError")
+        raised = seen["raised"]
+        if raised is None:
+            fail(f"{case.what} did not raise. {SHAPE_CHECK}")
+        if not any(name in raised["types"] for name in allowed):
+            fail(f"{case.what} raised {raised['type']}; expected {' or '.join(allowed)}. {SHAPE_CHECK}")
+        check_unchanged(seen, f"after refusing {case.what}")

@@ -32,14 +32,19 @@ C9  Gradients flow back to x through the normalisation (mean and std included); 
     -> gradients_flow_back_to_the_input, grad_mode_is_left_as_the_caller_set_it
 """
 
+import functools
+from pathlib import Path
+from types import SimpleNamespace
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from kata_runner.asserts import assert_close, assert_equal, fail
+from kata_runner.asserts import assert_close, assert_equal, each, fail
 from kata_runner.draw import TensorSpec, examples, given, sizes, st, tensors
 from kata_runner.probing import outcome, probe
+from kata_runner.subject import LearnerError, describe_exception, looks_out_of_memory
 
 FORMULA = "The first argument x must become (x - x.mean()) / (x.std() + eps): the whole tensor's statistics."
 REPLACES = "A pre-hook's return value replaces the module's arguments entirely."
@@ -49,6 +54,59 @@ KEYWORD = (
     "parameter of inspect.signature(module.forward)."
 )
 LAYOUT = "Any memory layout must work (transposed, sliced, expanded inputs): x.view(-1) does not."
+
+
+# ------------------------------------------------------------------------------------------ batches
+# Each probe call judges a batch of drawn cases (one round trip). Learner code that raises on one case is
+# reported for that case, so that a failure always names the input it happened on.
+
+RAISED = "raised by the learner's code"
+
+
+def each_case(impl, cases, observe):
+    """In the subject: observe(impl, *case) for every case. An exception from the learner's code becomes that
+    case's observation; NotImplementedError and running out of memory still end the call, as unbatched."""
+    seen = []
+    for case in cases:
+        try:
+            seen.append(observe(impl, *case))
+        except NotImplementedError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the judge fails the spec, naming this case
+            error = describe_exception(exc, Path(getattr(impl, "__file__", None) or "<unknown>"))
+            if looks_out_of_memory(error["type"], error["message"]):
+                raise
+            seen.append({RAISED: error})
+    return seen
+
+
+def judged(cases, seen, doing, why=lambda case: ""):
+    """In the judge: (case, observation) pairs, as asserts.each gives them. A case on which the learner's code
+    raised fails the spec as an unbatched call would, "<doing(case)> raised <exception>. <why(case)>", once the
+    other cases have been judged: the spec's own verdict on another case names the concept better."""
+    raised = None
+    for case, observed in each(cases, seen):
+        error = observed.get(RAISED) if type(observed) is dict else None
+        if error is None:
+            yield case, observed
+        elif raised is None:
+            raised = LearnerError(str(error["type"]), [str(t) for t in error["types"]], str(error["message"]),
+                                  str(error["where"]), doing(case), why(case))
+    if raised is not None:
+        raise raised
+
+
+def cases_of(strategy, many):
+    """Batches of drawn cases, each judged in one round trip: one case or `many`. Hypothesis's first example is
+    its simplest (a single minimal case); with @examples(2) the second one carries `many` drawn cases, so a spec
+    judges 1 + `many` cases, as that many one-case examples did, in two round trips."""
+    return st.one_of(st.lists(strategy, min_size=1, max_size=1), st.lists(strategy, min_size=many, max_size=many))
+
+
+def batch_doing(doings):
+    """What a whole batch was doing (each case's `doing`), for a failure no single case can be blamed for."""
+    more = f" (and {len(doings) - 1} more drawn inputs)" if len(doings) > 1 else ""
+    return f"{doings[0]}{more}"
 
 
 # ------------------------------------------------------------------------------------------ probes
@@ -94,10 +152,7 @@ def _first(args, kwargs, name):
     return args[0] if args else kwargs.get(name)
 
 
-@probe
-def session(impl, kind, attach_args, attach_kwargs, steps, weight=None, bias=None):
-    """Attach the learner's hook to a fresh module, then run `steps`: calls (with their args and kwargs)
-    or "remove". Report what forward received on each call, and what became of the caller's tensors."""
+def _session(impl, kind, attach_args, attach_kwargs, steps, weight=None, bias=None):
     module = _module(kind, weight, bias)
     handle = impl.attach_input_normalizer(module, *attach_args, **attach_kwargs)
     report = {"handle": type(handle).__name__, "is_handle": isinstance(handle, RemovableHandle),
@@ -143,6 +198,14 @@ def session(impl, kind, attach_args, attach_kwargs, steps, weight=None, bias=Non
     return report
 
 
+@probe
+def sessions(impl, cases):
+    """Per (kind, attach_args, attach_kwargs, steps, weight, bias): attach the learner's hook to a fresh module,
+    then run `steps`: calls (with their args and kwargs) or "remove". Report what forward received on each call,
+    and what became of the caller's tensors."""
+    return each_case(impl, cases, _session)
+
+
 # ------------------------------------------------------------------------------------------ inputs
 
 
@@ -159,10 +222,18 @@ def _distinct(spec):
     return n >= 2
 
 
+OFFSETS = st.sampled_from([0.0, 3.0, -5.0, 0.5])
+
+
+@functools.cache
+def _inputs_of(last, dtypes, min_leading):
+    return tensors((last,), dtypes=dtypes, min_leading=min_leading, scale=2.0)
+
+
 def inputs(dtypes=(torch.float32, torch.float64), min_leading=0, last=(1, 6)):
     """A TensorSpec of 2 or more distinct values, any layout, and an offset that moves its mean."""
-    spec = st.integers(*last).flatmap(lambda k: tensors((k,), dtypes=dtypes, min_leading=min_leading, scale=2.0))
-    return st.tuples(spec.filter(_distinct), st.sampled_from([0.0, 3.0, -5.0, 0.5]))
+    spec = st.integers(*last).flatmap(lambda k: _inputs_of(k, dtypes, min_leading))
+    return st.tuples(spec.filter(_distinct), OFFSETS)
 
 
 def make(xs, offset, device):
@@ -187,9 +258,24 @@ def why_for(xs):
     return LAYOUT if xs.layout != "contiguous" else ""
 
 
-def one_call(kata, kind, x, eps_args=(), eps_kwargs=None, doing="calling the hooked module", why="", **step):
-    report = kata.run(session, kind, list(eps_args), eps_kwargs or {}, [{"args": [x], **step}], doing=doing, why=why)
-    return report["steps"][0]
+def call(xs, offset, device, **extra):
+    """One drawn call: x made on the device from (xs, offset), its words, and whatever the spec adds."""
+    return SimpleNamespace(**{"xs": xs, "x": make(xs, offset, device), "words": xs.describe(), "why": "", **extra})
+
+
+def run_sessions(kata, cases, doing, why=lambda case: case.why):
+    """One session per case (case.session: kind, attach_args, attach_kwargs, steps, weight, bias); pairs of
+    (case, report)."""
+    seen = kata.run(sessions, [c.session for c in cases], doing=batch_doing([doing(c) for c in cases]),
+                    why=why(cases[0]))
+    return judged(cases, seen, doing, why)
+
+
+def one_call(case, kind="scaleshift", eps_args=(), eps_kwargs=None, weight=None, bias=None, **step):
+    """case.session: `kind` hooked with these eps arguments, called once on case.x (positionally, unless the
+    step says otherwise)."""
+    case.session = (kind, list(eps_args), eps_kwargs or {}, [{"args": [case.x], **step}], weight, bias)
+    return case
 
 
 def forward_ran(seen, doing):
@@ -212,279 +298,376 @@ def check_received(seen, x, eps, words, why=FORMULA):
                  **tolerance_for(x, eps))
 
 
+def on(case):
+    return f"calling the hooked module on {case.words}"
+
+
 # ------------------------------------------------------------------------------------------ specs
 
 
-@given(eps=st.sampled_from([(), (0.5,), (1,)]))
-@examples(3)
-def test_attach_returns_a_removable_handle(kata, device, eps):
+@given(drawn=cases_of(st.sampled_from([(), (0.5,), (1,)]), 3))
+@examples(2)
+def test_attach_returns_a_removable_handle(kata, device, drawn):
     """attach_input_normalizer returns the RemovableHandle that register_forward_pre_hook gave it."""
-    x = torch.randn(3, 4, device=device)
-    report = kata.run(session, "scaleshift", list(eps), {}, [{"args": [x]}], doing="attach_input_normalizer(module)")
-    if not report["is_handle"] or not report["removable"]:
-        fail(f"attach_input_normalizer returned a {report['handle']}, not a RemovableHandle: return the handle from "
-             "module.register_forward_pre_hook(...), so the caller can remove the hook.")
+    cases = []
+    for eps in drawn:
+        case = SimpleNamespace(x=torch.randn(3, 4, device=device), eps=eps, why="")
+        cases.append(one_call(case, eps_args=eps))
+    for _, report in run_sessions(kata, cases, lambda c: f"attach_input_normalizer(module{', ' if c.eps else ''}"
+                                                         f"{', '.join(map(str, c.eps))})"):
+        if not report["is_handle"] or not report["removable"]:
+            fail(f"attach_input_normalizer returned a {report['handle']}, not a RemovableHandle: return the handle "
+                 "from module.register_forward_pre_hook(...), so the caller can remove the hook.")
 
 
-@given(case=inputs(min_leading=0), kind=st.sampled_from(["scaleshift", "offset"]))
-@examples(16)
-def test_forward_receives_the_standardised_input(kata, device, case, kind):
+@given(drawn=cases_of(st.tuples(inputs(min_leading=0), st.sampled_from(["scaleshift", "offset"])), 12))
+@examples(2)
+def test_forward_receives_the_standardised_input(kata, device, drawn):
     """forward receives (x - x.mean()) / (x.std() + eps) in place of x, for any shape and layout."""
-    xs, offset = case
-    x = make(xs, offset, device)
-    doing = f"calling the hooked module on {xs.describe()}"
-    seen = forward_ran(one_call(kata, kind, x, doing=doing, why=why_for(xs)), doing)
-    if torch.is_tensor(seen["x"]) and seen["x"].shape == x.shape and x.dim() >= 2:
-        xd, others = x.double(), []
-        if x.shape[-1] >= 2:
-            others.append((xd - xd.mean(-1, keepdim=True)) / (xd.std(-1, keepdim=True) + 1e-5))
-        if x.shape[0] >= 2:
-            others.append((xd - xd.mean(0)) / (xd.std(0) + 1e-5))
-        for other in others:
-            if torch.allclose(seen["x"].double(), other, atol=1e-4) and not torch.allclose(other, standardised(x),
-                                                                                           atol=1e-3):
-                fail(f"on {xs.describe()}, forward received x standardised along one dimension; use the whole "
-                     f"tensor's statistics, x.mean() and x.std(). {FORMULA}")
-    check_received(seen, x, 1e-5, xs.describe(), why=why_for(xs) or FORMULA)
+    cases = [one_call(call(xs, offset, device, why=why_for(xs)), kind) for (xs, offset), kind in drawn]
+    for case, report in run_sessions(kata, cases, on):
+        seen, x = forward_ran(report["steps"][0], on(case)), case.x
+        if torch.is_tensor(seen["x"]) and seen["x"].shape == x.shape and x.dim() >= 2:
+            xd, others = x.double(), []
+            if x.shape[-1] >= 2:
+                others.append((xd - xd.mean(-1, keepdim=True)) / (xd.std(-1, keepdim=True) + 1e-5))
+            if x.shape[0] >= 2:
+                others.append((xd - xd.mean(0)) / (xd.std(0) + 1e-5))
+            for other in others:
+                if torch.allclose(seen["x"].double(), other, atol=1e-4) and not torch.allclose(
+                        other, standardised(x), atol=1e-3):
+                    fail(f"on {case.words}, forward received x standardised along one dimension; use the whole "
+                         f"tensor's statistics, x.mean() and x.std(). {FORMULA}")
+        check_received(seen, x, 1e-5, case.words, why=case.why or FORMULA)
 
 
-@given(case=inputs(dtypes=(torch.float16, torch.bfloat16, torch.float32, torch.float64)))
-def test_standardising_works_in_every_floating_dtype(kata, device, case):
+@given(drawn=cases_of(inputs(dtypes=(torch.float16, torch.bfloat16, torch.float32, torch.float64)), 8))
+@examples(2)
+def test_standardising_works_in_every_floating_dtype(kata, device, drawn):
     """A float16, bfloat16, float32 or float64 x is standardised in its own dtype."""
-    xs, offset = case
-    x = make(xs, offset, device)
-    doing = f"calling the hooked module on {xs.describe()}"
-    seen = forward_ran(one_call(kata, "scaleshift", x, doing=doing, why=why_for(xs)), doing)
-    check_received(seen, x, 1e-5, xs.describe(), why=f"{FORMULA} Compute in x's dtype.")
+    cases = [one_call(call(xs, offset, device, why=why_for(xs))) for xs, offset in drawn]
+    for case, report in run_sessions(kata, cases, on):
+        seen = forward_ran(report["steps"][0], on(case))
+        check_received(seen, case.x, 1e-5, case.words, why=f"{FORMULA} Compute in x's dtype.")
 
 
-@given(case=inputs(last=(5, 5)), out_f=sizes(1, 4), seed=st.integers(0, 2**16), by_keyword=st.booleans())
-@examples(8)
-def test_output_is_the_module_applied_to_the_standardised_input(kata, device, case, out_f, seed, by_keyword):
+SEEDS = st.integers(0, 2**16)
+
+
+@given(drawn=cases_of(st.tuples(inputs(last=(5, 5)), sizes(1, 4), SEEDS, st.booleans()), 8))
+@examples(2)
+def test_output_is_the_module_applied_to_the_standardised_input(kata, device, drawn):
     """A hooked nn.Linear returns linear((x - x.mean()) / (x.std() + eps)), x positional or input=x."""
-    xs, offset = case
-    x = make(xs, offset, device)
-    weight = TensorSpec((out_f, 5), x.dtype, seed=seed).make(device)
-    bias = TensorSpec((out_f,), x.dtype, seed=seed + 1).make(device)
-    step = {"kwargs": {"input": x}} if by_keyword else {"args": [x]}
-    doing = f"calling a hooked nn.Linear on {xs.describe()}" + (" passed as input=x" if by_keyword else "")
-    report = kata.run(session, "linear", [], {}, [step], weight, bias, doing=doing, why=why_for(xs))
-    seen = forward_ran(report["steps"][0], doing)
-    expected = F.linear(standardised(x), weight.double(), bias.double())
-    out = seen["out"]
-    if not torch.is_tensor(out):
-        fail(f"{doing} returned {type(out).__name__}, expected a tensor.")
-    assert_close(out.double(), expected, f"the hooked nn.Linear's output on {xs.describe()}",
-                 why=(KEYWORD if by_keyword else FORMULA), **tolerance_for(x))
+    cases = []
+    for (xs, offset), out_f, seed, by_keyword in drawn:
+        case = call(xs, offset, device, by_keyword=by_keyword, why=why_for(xs))
+        case.weight = TensorSpec((out_f, 5), case.x.dtype, seed=seed).make(device)
+        case.bias = TensorSpec((out_f,), case.x.dtype, seed=seed + 1).make(device)
+        step = {"kwargs": {"input": case.x}} if by_keyword else {"args": [case.x]}
+        case.session = ("linear", [], {}, [step], case.weight, case.bias)
+        cases.append(case)
+
+    def doing(c):
+        return f"calling a hooked nn.Linear on {c.words}" + (" passed as input=x" if c.by_keyword else "")
+
+    for case, report in run_sessions(kata, cases, doing):
+        seen = forward_ran(report["steps"][0], doing(case))
+        expected = F.linear(standardised(case.x), case.weight.double(), case.bias.double())
+        out = seen["out"]
+        if not torch.is_tensor(out):
+            fail(f"{doing(case)} returned {type(out).__name__}, expected a tensor.")
+        assert_close(out.double(), expected, f"the hooked nn.Linear's output on {case.words}",
+                     why=(KEYWORD if case.by_keyword else FORMULA), **tolerance_for(case.x))
 
 
-@given(case=inputs(dtypes=(torch.float64,)), eps=st.sampled_from([0.5, 1, 2, 0.125]),
-       style=st.sampled_from(["positional", "keyword"]))
-@examples(8)
-def test_eps_is_added_to_the_standard_deviation(kata, device, case, eps, style):
+@given(drawn=cases_of(st.tuples(inputs(dtypes=(torch.float64,)), st.sampled_from([0.5, 1, 2, 0.125]),
+                                st.sampled_from(["positional", "keyword"])), 8))
+@examples(2)
+def test_eps_is_added_to_the_standard_deviation(kata, device, drawn):
     """With eps=0.5 (int or float, positional or keyword), x becomes (x - x.mean()) / (x.std() + 0.5)."""
-    xs, offset = case
-    x = make(xs, offset, device)
-    args, kwargs = ((eps,), None) if style == "positional" else ((), {"eps": eps})
-    doing = f"calling a module hooked with eps={eps} ({style})"
-    seen = forward_ran(one_call(kata, "scaleshift", x, args, kwargs, doing=doing), doing)
-    check_received(seen, x, eps, f"{xs.describe()} with eps={eps} ({style})",
-                   why="Divide by x.std() + eps, with x.std() the default unbiased std, and use the eps argument.")
+    cases = []
+    for (xs, offset), eps, style in drawn:
+        case = call(xs, offset, device, eps=eps, style=style)
+        args, kwargs = ((eps,), None) if style == "positional" else ((), {"eps": eps})
+        cases.append(one_call(case, eps_args=args, eps_kwargs=kwargs))
+
+    def doing(c):
+        return f"calling a module hooked with eps={c.eps} ({c.style}) on {c.words}"
+
+    for case, report in run_sessions(kata, cases, doing):
+        seen = forward_ran(report["steps"][0], doing(case))
+        check_received(seen, case.x, case.eps, f"{case.words} with eps={case.eps} ({case.style})",
+                       why="Divide by x.std() + eps, with x.std() the default unbiased std, and use the eps argument.")
 
 
-@given(case=inputs(dtypes=(torch.float64,)))
-@examples(6)
-def test_default_eps_is_1e_minus_5(kata, device, case):
+@given(drawn=cases_of(inputs(dtypes=(torch.float64,)), 6))
+@examples(2)
+def test_default_eps_is_1e_minus_5(kata, device, drawn):
     """Without an eps argument, eps is 1e-5 (visible on an input whose std is itself about 1e-5)."""
-    xs, _ = case
-    x = xs.make(device) * 1e-5
-    doing = "calling the module hooked with the default eps"
-    seen = forward_ran(one_call(kata, "scaleshift", x, doing=doing), doing)
-    check_received(seen, x, 1e-5, f"{xs.describe()} scaled by 1e-5", why="The default eps is 1e-5.")
+    cases = []
+    for xs, _ in drawn:
+        case = SimpleNamespace(x=xs.make(device) * 1e-5, words=f"{xs.describe()} scaled by 1e-5", why="")
+        cases.append(one_call(case))
+
+    def doing(c):
+        return f"calling the module hooked with the default eps on {c.words}"
+
+    for case, report in run_sessions(kata, cases, doing):
+        seen = forward_ran(report["steps"][0], doing(case))
+        check_received(seen, case.x, 1e-5, case.words, why="The default eps is 1e-5.")
 
 
-@given(shape=st.lists(sizes(1, 5), min_size=1, max_size=3), value=st.integers(-8, 8),
-       dtype=st.sampled_from([torch.float32, torch.float64]))
-@examples(6)
-def test_a_constant_input_becomes_zeros_not_nan(kata, device, shape, value, dtype):
+@given(drawn=cases_of(st.tuples(st.lists(sizes(1, 5), min_size=1, max_size=3), st.integers(-8, 8),
+                                st.sampled_from([torch.float32, torch.float64])), 6))
+@examples(2)
+def test_a_constant_input_becomes_zeros_not_nan(kata, device, drawn):
     """A constant input (std 0) is standardised to zeros: eps keeps the division finite."""
-    x = torch.full((*shape, 2), float(value), device=device, dtype=dtype)
-    doing = "calling the hooked module on a constant input"
-    seen = forward_ran(one_call(kata, "scaleshift", x, doing=doing), doing)
-    assert_close(seen["x"], torch.zeros_like(x), f"the x that forward received for a constant {tuple(x.shape)} input",
-                 why="Its std is 0: add eps to the std before dividing, so the result is 0, not nan.")
+    cases = []
+    for shape, value, dtype in drawn:
+        x = torch.full((*shape, 2), float(value), device=device, dtype=dtype)
+        cases.append(one_call(SimpleNamespace(x=x, words=f"a constant {tuple(x.shape)} input", why="")))
+
+    def doing(c):
+        return f"calling the hooked module on {c.words}"
+
+    for case, report in run_sessions(kata, cases, doing):
+        seen = forward_ran(report["steps"][0], doing(case))
+        assert_close(seen["x"], torch.zeros_like(case.x), f"the x that forward received for {case.words}",
+                     why="Its std is 0: add eps to the std before dividing, so the result is 0, not nan.")
 
 
-@given(first=inputs(), second=inputs())
-@examples(6)
-def test_statistics_are_recomputed_on_every_call(kata, device, first, second):
+@given(drawn=cases_of(st.tuples(inputs(), inputs()), 6))
+@examples(2)
+def test_statistics_are_recomputed_on_every_call(kata, device, drawn):
     """Each call is standardised with its own input's mean and std, not those of an earlier call."""
-    xs = [make(spec, offset * (i + 1) + i, device) for i, (spec, offset) in enumerate((first, second))]
-    steps = [{"args": [x]} for x in xs]
-    report = kata.run(session, "scaleshift", [], {}, steps, doing="two calls of the hooked module")
-    for step, (x, seen) in enumerate(zip(xs, report["steps"]), start=1):
-        forward_ran(seen, f"call {step}")
-        check_received(seen, x, 1e-5, f"call {step}", why="Compute the mean and std from each call's x, on every call.")
+    cases = []
+    for first, second in drawn:
+        xs = [make(spec, offset * (i + 1) + i, device) for i, (spec, offset) in enumerate((first, second))]
+        words = [spec.describe() for spec, _ in (first, second)]
+        case = SimpleNamespace(xs=xs, words=words, why="")
+        case.session = ("scaleshift", [], {}, [{"args": [x]} for x in xs], None, None)
+        cases.append(case)
+
+    def doing(c):
+        return f"two calls of the hooked module, on {c.words[0]} then on {c.words[1]}"
+
+    for case, report in run_sessions(kata, cases, doing):
+        for step, (x, words, seen) in enumerate(zip(case.xs, case.words, report["steps"]), start=1):
+            forward_ran(seen, f"call {step}")
+            check_received(seen, x, 1e-5, f"call {step} ({words})",
+                           why="Compute the mean and std from each call's x, on every call.")
 
 
-@given(case=inputs(), scale=st.sampled_from([3.0, 2, -0.5]), shift_kind=st.sampled_from(["tensor", "float"]))
-@examples(8)
-def test_extra_positional_arguments_reach_forward_unchanged(kata, device, case, scale, shift_kind):
+@given(drawn=cases_of(st.tuples(inputs(), st.sampled_from([3.0, 2, -0.5]), st.sampled_from(["tensor", "float"])),
+                      8))
+@examples(2)
+def test_extra_positional_arguments_reach_forward_unchanged(kata, device, drawn):
     """module(x, 3.0, shift) calls forward(standardised x, 3.0, shift): the other positional arguments are kept."""
-    xs, offset = case
-    x = make(xs, offset, device)
-    shift = torch.randn(x.shape, device=device, dtype=x.dtype) if shift_kind == "tensor" else 1.5
-    doing = "calling the hooked module with positional arguments (x, scale, shift)"
-    report = kata.run(session, "scaleshift", [], {}, [{"args": [x, scale, shift]}], doing=doing, why=REPLACES)
-    seen = forward_ran(report["steps"][0], doing)
-    scale_got, shift_got = seen["others"]["scale"], seen["others"]["shift"]
-    if scale_got == 1.0 and shift_got is None:
-        fail("forward received only x: the hook returned a bare tensor, or a one-element tuple, where the whole "
-             "argument tuple is needed. PyTorch wraps a non-tuple return value as (value,), so it becomes the whole "
-             f"argument list and scale and shift are silently lost: the hook dropped the extra positional arguments. "
-             f"{REPLACES} Return a tuple (normalised_x, *args[1:]).")
-    if scale_got == 1.0 or shift_got is None:
-        fail(f"forward received scale={scale_got!r}, shift={shift_got!r}: the hook dropped the extra positional "
-             f"arguments. {REPLACES} Return (normalised_x, *args[1:]) to keep them.")
-    if type(scale_got) is not type(scale) or scale_got != scale or not all(seen["same_objects"].values()):
-        fail(f"forward received scale={scale_got!r} instead of {scale!r}, or other objects than the caller passed: "
-             "leave the other positional arguments untouched.")
-    if torch.is_tensor(shift):
-        assert_equal(shift_got, shift, "the shift that forward received",
-                     why="Only the first positional argument is normalised; leave the other positional arguments "
-                         "untouched.")
-    check_received(seen, x, 1e-5, xs.describe())
+    cases = []
+    for (xs, offset), scale, shift_kind in drawn:
+        case = call(xs, offset, device, scale=scale, why=REPLACES)
+        x = case.x
+        case.shift = torch.randn(x.shape, device=device, dtype=x.dtype) if shift_kind == "tensor" else 1.5
+        case.session = ("scaleshift", [], {}, [{"args": [x, scale, case.shift]}], None, None)
+        cases.append(case)
+
+    def doing(c):
+        return f"calling the hooked module with positional arguments (x, scale, shift) on {c.words}"
+
+    for case, report in run_sessions(kata, cases, doing):
+        seen = forward_ran(report["steps"][0], doing(case))
+        scale, shift = case.scale, case.shift
+        scale_got, shift_got = seen["others"]["scale"], seen["others"]["shift"]
+        if scale_got == 1.0 and shift_got is None:
+            fail("forward received only x: the hook returned a bare tensor, or a one-element tuple, where the whole "
+                 "argument tuple is needed. PyTorch wraps a non-tuple return value as (value,), so it becomes the "
+                 "whole argument list and scale and shift are silently lost: the hook dropped the extra positional "
+                 f"arguments. {REPLACES} Return a tuple (normalised_x, *args[1:]).")
+        if scale_got == 1.0 or shift_got is None:
+            fail(f"forward received scale={scale_got!r}, shift={shift_got!r}: the hook dropped the extra positional "
+                 f"arguments. {REPLACES} Return (normalised_x, *args[1:]) to keep them.")
+        if type(scale_got) is not type(scale) or scale_got != scale or not all(seen["same_objects"].values()):
+            fail(f"forward received scale={scale_got!r} instead of {scale!r}, or other objects than the caller "
+                 "passed: leave the other positional arguments untouched.")
+        if torch.is_tensor(shift):
+            assert_equal(shift_got, shift, "the shift that forward received",
+                         why="Only the first positional argument is normalised; leave the other positional arguments "
+                             "untouched.")
+        check_received(seen, case.x, 1e-5, case.words)
 
 
-@given(case=inputs(), kind=st.sampled_from(["scaleshift", "offset"]))
-@examples(8)
-def test_keyword_arguments_reach_forward_unchanged(kata, device, case, kind):
+@given(drawn=cases_of(st.tuples(inputs(), st.sampled_from(["scaleshift", "offset"])), 8))
+@examples(2)
+def test_keyword_arguments_reach_forward_unchanged(kata, device, drawn):
     """module(x, scale=3.0, shift=shift) calls forward(standardised x, scale=3.0, shift=shift)."""
-    xs, offset = case
-    x = make(xs, offset, device)
-    extra = torch.randn(x.shape, device=device, dtype=x.dtype)
-    kwargs = {"scale": 3.0, "shift": extra} if kind == "scaleshift" else {"offset": extra}
-    doing = f"calling the hooked module with x and keyword arguments {sorted(kwargs)}"
-    report = kata.run(session, kind, [], {}, [{"args": [x], "kwargs": kwargs}], doing=doing,
-                      why="With with_kwargs=True the hook must return (new_args, new_kwargs).")
-    seen = forward_ran(report["steps"][0], doing)
+    cases = []
+    for (xs, offset), kind in drawn:
+        case = call(xs, offset, device, why="With with_kwargs=True the hook must return (new_args, new_kwargs).")
+        extra = torch.randn(case.x.shape, device=device, dtype=case.x.dtype)
+        case.kwargs = {"scale": 3.0, "shift": extra} if kind == "scaleshift" else {"offset": extra}
+        case.session = (kind, [], {}, [{"args": [case.x], "kwargs": case.kwargs}], None, None)
+        cases.append(case)
+
+    def doing(c):
+        return f"calling the hooked module with x and keyword arguments {sorted(c.kwargs)} on {c.words}"
+
     defaults = {"scale": 1.0, "shift": None, "offset": 0.0}
-    lost = [k for k in kwargs if seen["others"][k] is None or (seen["others"][k] == defaults[k]) is True]
-    if lost:
-        fail(f"forward received the defaults for {lost}: the keyword arguments were lost. With with_kwargs=True, the "
-             "(new_args, new_kwargs) the hook returns replace both: return the kwargs it was given, unchanged.")
-    if not all(seen["same_objects"].values()):
-        fail("forward received other objects than the caller's keyword arguments: leave the keyword arguments "
-             "untouched.")
-    for k, v in kwargs.items():
-        if torch.is_tensor(v):
-            assert_equal(seen["others"][k], v, f"the {k} keyword argument that forward received",
-                         why="Only x is normalised; leave the keyword arguments untouched.")
-    check_received(seen, x, 1e-5, xs.describe())
+    for case, report in run_sessions(kata, cases, doing):
+        seen = forward_ran(report["steps"][0], doing(case))
+        kwargs = case.kwargs
+        lost = [k for k in kwargs if seen["others"][k] is None or (seen["others"][k] == defaults[k]) is True]
+        if lost:
+            fail(f"forward received the defaults for {lost}: the keyword arguments were lost. With "
+                 "with_kwargs=True, the (new_args, new_kwargs) the hook returns replace both: return the kwargs it "
+                 "was given, unchanged.")
+        if not all(seen["same_objects"].values()):
+            fail("forward received other objects than the caller's keyword arguments: leave the keyword arguments "
+                 "untouched.")
+        for k, v in kwargs.items():
+            if torch.is_tensor(v):
+                assert_equal(seen["others"][k], v, f"the {k} keyword argument that forward received",
+                             why="Only x is normalised; leave the keyword arguments untouched.")
+        check_received(seen, case.x, 1e-5, case.words)
 
 
-@given(case=inputs(), kind=st.sampled_from(["scaleshift", "offset", "linear"]))
-@examples(10)
-def test_x_passed_by_keyword_is_standardised_too(kata, device, case, kind):
+KEYWORD_NAMES = {"scaleshift": "x", "offset": "features", "linear": "input"}
+
+
+@given(drawn=cases_of(st.tuples(inputs(), st.sampled_from(["scaleshift", "offset", "linear"])), 8))
+@examples(2)
+def test_x_passed_by_keyword_is_standardised_too(kata, device, drawn):
     """module(x=t), Offset(features=t) and nn.Linear(input=t) standardise t: x may come by keyword."""
-    xs, offset = case
-    if kind == "linear":
-        xs = TensorSpec((*xs.shape[:-1], 3), xs.dtype, xs.layout, xs.seed, xs.scale)
-    x = make(xs, offset, device)
-    name = {"scaleshift": "x", "offset": "features", "linear": "input"}[kind]
-    kwargs = {name: x}
-    if kind == "scaleshift":
-        kwargs["scale"] = 2.0
-    weight = TensorSpec((2, 3), x.dtype, seed=1).make(device)
-    bias = TensorSpec((2,), x.dtype, seed=2).make(device)
-    doing = f"calling the hooked module as module({name}=x)"
-    report = kata.run(session, kind, [], {}, [{"kwargs": kwargs}], weight, bias, doing=doing, why=KEYWORD)
-    seen = forward_ran(report["steps"][0], doing)
-    if seen["x_is_the_callers"]:
-        fail(f"{doing}: forward received the caller's x untouched. The tensor passed by keyword was not "
-             f"standardised. {KEYWORD}")
-    if kind == "scaleshift" and seen["others"]["scale"] != 2.0:
-        fail(f"{doing} with scale=2.0: forward received scale={seen['others']['scale']!r}; the other keyword "
-             "arguments must stay as they are.")
-    check_received(seen, x, 1e-5, f"{xs.describe()} passed as {name}=x", why=KEYWORD)
+    cases = []
+    for (xs, offset), kind in drawn:
+        if kind == "linear":
+            xs = TensorSpec((*xs.shape[:-1], 3), xs.dtype, xs.layout, xs.seed, xs.scale)
+        case = call(xs, offset, device, kind=kind, name=KEYWORD_NAMES[kind], why=KEYWORD)
+        kwargs = {case.name: case.x}
+        if kind == "scaleshift":
+            kwargs["scale"] = 2.0
+        weight = TensorSpec((2, 3), case.x.dtype, seed=1).make(device)
+        bias = TensorSpec((2,), case.x.dtype, seed=2).make(device)
+        case.session = (kind, [], {}, [{"kwargs": kwargs}], weight, bias)
+        cases.append(case)
+
+    def doing(c):
+        return f"calling the hooked module as module({c.name}=x) on {c.words}"
+
+    for case, report in run_sessions(kata, cases, doing):
+        seen = forward_ran(report["steps"][0], doing(case))
+        if seen["x_is_the_callers"]:
+            fail(f"{doing(case)}: forward received the caller's x untouched. The tensor passed by keyword was not "
+                 f"standardised. {KEYWORD}")
+        if case.kind == "scaleshift" and seen["others"]["scale"] != 2.0:
+            fail(f"{doing(case)} with scale=2.0: forward received scale={seen['others']['scale']!r}; the other "
+                 "keyword arguments must stay as they are.")
+        check_received(seen, case.x, 1e-5, f"{case.words} passed as {case.name}=x", why=KEYWORD)
 
 
-@given(case=inputs(), by_keyword=st.booleans())
-@examples(8)
-def test_the_callers_tensor_is_not_modified_in_place(kata, device, case, by_keyword):
+IN_PLACE = ("Build a new tensor with out-of-place ops, (x - x.mean()) / (x.std() + eps), never sub_()/div_() in place: "
+            "the caller still owns x.")
+
+
+@given(drawn=cases_of(st.tuples(inputs(), st.booleans()), 8))
+@examples(2)
+def test_the_callers_tensor_is_not_modified_in_place(kata, device, drawn):
     """After the call, the caller's x still holds its original values: the hook built a new tensor."""
-    xs, offset = case
-    x = make(xs, offset, device)
-    step = {"kwargs": {"x": x}} if by_keyword else {"args": [x]}
-    why = ("Build a new tensor with out-of-place ops, (x - x.mean()) / (x.std() + eps), never sub_()/div_() in place: "
-           "the caller still owns x.")
-    doing = f"calling the hooked module on {xs.describe()}"
-    report = kata.run(session, "scaleshift", [], {}, [step], doing=doing, why=KEYWORD if by_keyword else why)
-    seen = forward_ran(report["steps"][0], doing)
-    if seen["callers_changed"]:
-        fail(f"{doing}: the hook modified the caller's tensor in place. {why}")
+    cases = []
+    for (xs, offset), by_keyword in drawn:
+        case = call(xs, offset, device, why=KEYWORD if by_keyword else IN_PLACE)
+        step = {"kwargs": {"x": case.x}} if by_keyword else {"args": [case.x]}
+        case.session = ("scaleshift", [], {}, [step], None, None)
+        cases.append(case)
+    for case, report in run_sessions(kata, cases, on):
+        seen = forward_ran(report["steps"][0], on(case))
+        if seen["callers_changed"]:
+            fail(f"{on(case)}: the hook modified the caller's tensor in place. {IN_PLACE}")
 
 
-@given(case=inputs(), by_keyword=st.booleans(), seed=st.integers(0, 2**16))
-@examples(8)
-def test_gradients_flow_back_to_the_input(kata, device, case, by_keyword, seed):
+@given(drawn=cases_of(st.tuples(inputs(), st.booleans(), SEEDS), 8))
+@examples(2)
+def test_gradients_flow_back_to_the_input(kata, device, drawn):
     """Backward through a hooked nn.Linear gives x.grad, the gradient through the normalisation."""
-    xs, offset = case
-    xs = TensorSpec((*xs.shape[:-1], 4), xs.dtype, "contiguous", xs.seed, xs.scale)
-    x = make(xs, offset, device)
-    weight = TensorSpec((3, 4), x.dtype, seed=seed).make(device)
-    bias = TensorSpec((3,), x.dtype, seed=seed + 1).make(device)
-    grad_out = TensorSpec((*x.shape[:-1], 3), x.dtype, seed=seed + 2).make(device)
-    step = {"kwargs": {"input": x}} if by_keyword else {"args": [x]}
-    doing = "backward through a hooked nn.Linear" + (" called as linear(input=x)" if by_keyword else "")
-    report = kata.run(session, "linear", [], {}, [{**step, "requires_grad": True, "grad_out": grad_out}], weight,
-                      bias, doing=doing, why=KEYWORD if by_keyword else "")
-    seen = forward_ran(report["steps"][0], doing)
-    reference = x.double().requires_grad_(True)
-    (F.linear(standardised(reference), weight.double(), bias.double()) * grad_out.double()).sum().backward()
-    if seen["x_grad"] is None:
-        fail("x.grad is None after backward: gradients do not flow back to x through the hook. Do not detach x or "
-             "normalise under torch.no_grad(); out-of-place tensor ops are recorded by autograd.")
-    assert_close(seen["x_grad"].double(), reference.grad, "x.grad", **tolerance_for(x),
-                 why="The gradient must flow through the normalisation, mean and std included: do not detach them.")
+    cases = []
+    for (xs, offset), by_keyword, seed in drawn:
+        xs = TensorSpec((*xs.shape[:-1], 4), xs.dtype, "contiguous", xs.seed, xs.scale)
+        case = call(xs, offset, device, by_keyword=by_keyword, why=KEYWORD if by_keyword else "")
+        x = case.x
+        case.weight = TensorSpec((3, 4), x.dtype, seed=seed).make(device)
+        case.bias = TensorSpec((3,), x.dtype, seed=seed + 1).make(device)
+        case.grad_out = TensorSpec((*x.shape[:-1], 3), x.dtype, seed=seed + 2).make(device)
+        step = {"kwargs": {"input": x}} if by_keyword else {"args": [x]}
+        case.session = ("linear", [], {}, [{**step, "requires_grad": True, "grad_out": case.grad_out}], case.weight,
+                        case.bias)
+        cases.append(case)
+
+    def doing(c):
+        return (f"backward through a hooked nn.Linear{' called as linear(input=x)' if c.by_keyword else ''}, on "
+                f"{c.words}")
+
+    for case, report in run_sessions(kata, cases, doing):
+        seen = forward_ran(report["steps"][0], doing(case))
+        reference = case.x.double().requires_grad_(True)
+        (F.linear(standardised(reference), case.weight.double(), case.bias.double()) * case.grad_out.double()
+         ).sum().backward()
+        if seen["x_grad"] is None:
+            fail(f"x.grad is None after {doing(case)}: gradients do not flow back to x through the hook. Do not "
+                 "detach x or normalise under torch.no_grad(); out-of-place tensor ops are recorded by autograd.")
+        assert_close(seen["x_grad"].double(), reference.grad, f"x.grad for {case.words}", **tolerance_for(case.x),
+                     why="The gradient must flow through the normalisation, mean and std included: do not detach "
+                         "them.")
 
 
-@given(case=inputs(), no_grad=st.booleans())
-@examples(6)
-def test_grad_mode_is_left_as_the_caller_set_it(kata, device, case, no_grad):
+@given(drawn=cases_of(st.tuples(inputs(), st.booleans()), 6))
+@examples(2)
+def test_grad_mode_is_left_as_the_caller_set_it(kata, device, drawn):
     """The hook leaves grad mode alone: enabled stays enabled, and under torch.no_grad() nothing records history."""
-    xs, offset = case
-    x = make(xs, offset, device)
-    report = kata.run(session, "scaleshift", [], {}, [{"args": [x], "no_grad": no_grad, "requires_grad": True}],
-                      doing="calling the hooked module")
-    seen = forward_ran(report["steps"][0], "calling the hooked module")
-    if seen["grad_mode"] == no_grad:
-        fail(f"after the hooked call grad mode is {'on' if seen['grad_mode'] else 'off'}: leave "
-             "torch.is_grad_enabled() as the caller set it.")
-    if no_grad and seen["history"]:
-        fail("under torch.no_grad() the hooked module's output still records autograd history.")
-    if not no_grad and not seen["history"]:
-        fail("the hooked module's output does not require grad although x does: gradients do not flow back to x.")
+    cases = []
+    for (xs, offset), no_grad in drawn:
+        case = call(xs, offset, device, no_grad=no_grad)
+        case.session = ("scaleshift", [], {}, [{"args": [case.x], "no_grad": no_grad, "requires_grad": True}], None,
+                        None)
+        cases.append(case)
+
+    def doing(c):
+        return f"calling the hooked module{' under torch.no_grad()' if c.no_grad else ''} on {c.words}"
+
+    for case, report in run_sessions(kata, cases, doing):
+        seen = forward_ran(report["steps"][0], doing(case))
+        if seen["grad_mode"] == case.no_grad:
+            fail(f"after {doing(case)} grad mode is {'on' if seen['grad_mode'] else 'off'}: leave "
+                 "torch.is_grad_enabled() as the caller set it.")
+        if case.no_grad and seen["history"]:
+            fail(f"under torch.no_grad() the hooked module's output on {case.words} still records autograd history.")
+        if not case.no_grad and not seen["history"]:
+            fail(f"the hooked module's output on {case.words} does not require grad although x does: gradients do "
+                 "not flow back to x.")
 
 
-@given(case=inputs(), by_keyword=st.booleans())
-@examples(6)
-def test_removing_the_handle_restores_the_plain_module(kata, device, case, by_keyword):
+@given(drawn=cases_of(st.tuples(inputs(), st.booleans()), 6))
+@examples(2)
+def test_removing_the_handle_restores_the_plain_module(kata, device, drawn):
     """After handle.remove(), forward receives the caller's x itself again."""
-    xs, offset = case
-    x = make(xs, offset, device)
-    call = {"kwargs": {"x": x}} if by_keyword else {"args": [x]}
-    report = kata.run(session, "scaleshift", [], {}, [call, "remove", call], doing="hook, call, handle.remove(), call",
-                      why=KEYWORD if by_keyword else "")
-    if not report["removable"]:
-        fail(f"attach_input_normalizer returned a {report['handle']}, not a RemovableHandle, so the hook can never be "
-             "removed: return the handle that module.register_forward_pre_hook(...) gives you.")
-    removed = report["steps"][1]
-    if removed["raised"] is not None:
-        fail(f"handle.remove() raised {removed['raised']['type']}: {removed['raised']['message']}.")
-    seen = forward_ran(report["steps"][2], "calling the module after handle.remove()")
-    if not seen["x_is_the_callers"]:
-        left = removed["pre_hooks_left"]
-        fail(f"after handle.remove() forward still receives a modified x, and the module still has {left} forward "
-             "pre-hook(s): register exactly one hook and return its handle, so that removing it restores the plain "
-             "module (a hook registered twice is still there).")
+    cases = []
+    for (xs, offset), by_keyword in drawn:
+        case = call(xs, offset, device, why=KEYWORD if by_keyword else "")
+        step = {"kwargs": {"x": case.x}} if by_keyword else {"args": [case.x]}
+        case.session = ("scaleshift", [], {}, [step, "remove", step], None, None)
+        cases.append(case)
+
+    def doing(c):
+        return f"hook, call, handle.remove(), call, on {c.words}"
+
+    for case, report in run_sessions(kata, cases, doing):
+        if not report["removable"]:
+            fail(f"attach_input_normalizer returned a {report['handle']}, not a RemovableHandle, so the hook can "
+                 "never be removed: return the handle that module.register_forward_pre_hook(...) gives you.")
+        removed = report["steps"][1]
+        if removed["raised"] is not None:
+            fail(f"handle.remove() raised {removed['raised']['type']}: {removed['raised']['message']}.")
+        seen = forward_ran(report["steps"][2], f"calling the module after handle.remove(), on {case.words}")
+        if not seen["x_is_the_callers"]:
+            left = removed["pre_hooks_left"]
+            fail(f"after handle.remove() forward still receives a modified x ({case.words}), and the module still has "
+                 f"{left} forward pre-hook(s): register exactly one hook and return its handle, so that removing it "
+                 "restores the plain module (a hook registered twice is still there).")

@@ -8,7 +8,8 @@ sharing one weight; inside Sequential, ModuleList, ModuleDict and custom parents
 subject with the helpers below, fills every parameter and buffer with judge-drawn values, seeds torch, runs
 model.apply(init_weights) and returns the state_dict. The judge builds its own copy from real torch and decides,
 from isinstance on its named_modules(), what every state_dict entry must become: Kaiming normal N(0, 2 / fan_out)
-(judged by statistics sized for the tensor), exactly ones, exactly zeros, or exactly what it was.
+(judged by statistics sized for the tensor), exactly ones, exactly zeros, or exactly what it was. Each probe call
+judges a batch of drawn trees, and a failure names the tree it happened on.
 
 The statistics specs use sizes whose fan_in and fan_out differ by a factor of 2 or more, and six standard errors
 of tolerance: the std of n normal draws has relative standard error 1 / sqrt(2n).
@@ -41,13 +42,16 @@ C11 The values come from torch's global generator: torch.manual_seed(s) reproduc
 """
 
 import math
+from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 from torch import nn
 
-from kata_runner.asserts import assert_close, fail
+from kata_runner.asserts import assert_close, each, fail
 from kata_runner.draw import examples, given, st
 from kata_runner.probing import probe, snapshot
+from kata_runner.subject import LearnerError, describe_exception, looks_out_of_memory
 
 KAIMING = "Linear, Conv1d and Conv2d weights get nn.init.kaiming_normal_(w, mode='fan_out', nonlinearity='relu')."
 IDENTITY = "Norm layers start as the identity scale with no shift: weight exactly ones, bias exactly zeros."
@@ -70,6 +74,59 @@ APPLY_WHY = "Write into a Parameter in place under torch.no_grad() (the nn.init 
 BUFFERS = ("init_weights initialises parameters only: running statistics (running_mean, running_var, "
            "num_batches_tracked) are buffers and must keep their values. Do not call reset_parameters() or "
            "reset_running_stats().")
+
+
+# ------------------------------------------------------------------------------------------ batches
+# Each probe call judges a batch of drawn cases (one round trip). Learner code that raises on one case is
+# reported for that case, so that a failure always names the input it happened on.
+
+RAISED = "raised by the learner's code"
+
+
+def each_case(impl, cases, observe):
+    """In the subject: observe(impl, *case) for every case. An exception from the learner's code becomes that
+    case's observation; NotImplementedError and running out of memory still end the call, as unbatched."""
+    seen = []
+    for case in cases:
+        try:
+            seen.append(observe(impl, *case))
+        except NotImplementedError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the judge fails the spec, naming this case
+            error = describe_exception(exc, Path(getattr(impl, "__file__", None) or "<unknown>"))
+            if looks_out_of_memory(error["type"], error["message"]):
+                raise
+            seen.append({RAISED: error})
+    return seen
+
+
+def judged(cases, seen, doing, why=lambda case: ""):
+    """In the judge: (case, observation) pairs, as asserts.each gives them. A case on which the learner's code
+    raised fails the spec as an unbatched call would, "<doing(case)> raised <exception>. <why(case)>", once the
+    other cases have been judged: the spec's own verdict on another case names the concept better."""
+    raised = None
+    for case, observed in each(cases, seen):
+        error = observed.get(RAISED) if type(observed) is dict else None
+        if error is None:
+            yield case, observed
+        elif raised is None:
+            raised = LearnerError(str(error["type"]), [str(t) for t in error["types"]], str(error["message"]),
+                                  str(error["where"]), doing(case), why(case))
+    if raised is not None:
+        raise raised
+
+
+def cases_of(strategy, many):
+    """Batches of drawn cases, each judged in one round trip: one case or `many`. Hypothesis's first example is
+    its simplest (a single minimal case); with @examples(2) the second one carries `many` drawn cases, so a spec
+    judges 1 + `many` cases, as that many one-case examples did, in two round trips."""
+    return st.one_of(st.lists(strategy, min_size=1, max_size=1), st.lists(strategy, min_size=many, max_size=many))
+
+
+def batch_doing(doings):
+    """What a whole batch was doing (each case's `doing`), for a failure no single case can be blamed for."""
+    more = f" (and {len(doings) - 1} more drawn inputs)" if len(doings) > 1 else ""
+    return f"{doings[0]}{more}"
 
 
 # ------------------------------------------------------------------------------------------ trees
@@ -174,14 +231,22 @@ def describe_node(node):
 # ------------------------------------------------------------------------------------------ probes
 
 
-@probe
-def init_tree(impl, tree, values, seed, dtype=None, device="cpu", no_grad=False):
+def _seed(seed, device):
+    """torch.manual_seed(seed), without its lazy CUDA seeding (a recorded stack trace per call) where the model
+    lives on the CPU."""
+    if torch.device(device).type == "cpu":
+        torch.default_generator.manual_seed(seed)
+    else:
+        torch.manual_seed(seed)
+
+
+def _init_tree(impl, tree, values, seed, dtype, device, no_grad):
     model = build(tree).to(device=device)
     if dtype is not None:
         model = model.to(dtype)
     model.load_state_dict(values)
     held = list(model.parameters())
-    torch.manual_seed(seed)
+    _seed(seed, device)
     before = torch.is_grad_enabled()
     if no_grad:
         with torch.no_grad():
@@ -199,14 +264,27 @@ def init_tree(impl, tree, values, seed, dtype=None, device="cpu", no_grad=False)
 
 
 @probe
-def seeded(impl, tree, seeds):
-    models = [build(tree) for _ in seeds]
+def init_trees(impl, cases):
+    """Per (tree, values, seed, dtype, device, no_grad): the tree built and filled with the values, then
+    torch.manual_seed(seed) and model.apply(init_weights); its state_dict, and the state_dict after a step
+    taken on the Parameters held before."""
+    return each_case(impl, cases, _init_tree)
+
+
+def _seeded(impl, tree, seeds):
     states = []
-    for model, seed in zip(models, seeds):
-        torch.manual_seed(seed)
+    for seed in seeds:
+        model = build(tree)
+        _seed(seed, "cpu")
         model.apply(impl.init_weights)
         states.append(snapshot(model.state_dict()))
     return states
+
+
+@probe
+def seeded(impl, cases):
+    """Per (tree, seeds): the state_dict of the tree after torch.manual_seed(seed), model.apply(init_weights)."""
+    return each_case(impl, cases, _seeded)
 
 
 # ------------------------------------------------------------------------------------------ the oracle
@@ -255,12 +333,20 @@ def values_for(model, seed):
     return values
 
 
-def run_tree(kata, tree, seed, dtype=None, device="cpu", no_grad=False, why=APPLY_WHY, doing=None):
+def tree_case(tree, seed, dtype=None, device="cpu", no_grad=False, why=APPLY_WHY, doing=None, **extra):
+    """One tree to initialise: the judge's rules for its entries, its owners and the values it is filled with."""
     rules, owners, model = rules_for(tree)
     values = values_for(model.to(dtype) if dtype is not None else model, seed)
-    seen = kata.run(init_tree, tree, values, seed, dtype, device, no_grad,
-                    doing=doing or f"model.apply(init_weights) on {describe_node(tree)}", why=why)
-    return seen, rules, owners, values
+    return SimpleNamespace(tree=tree, seed=seed, dtype=dtype, device=device, no_grad=no_grad, why=why,
+                           doing=doing or f"model.apply(init_weights) on {describe_node(tree)}", rules=rules,
+                           owners=owners, values=values, **extra)
+
+
+def run_trees(kata, cases):
+    """init_trees on every case; pairs of (case, what the probe saw)."""
+    inputs = [(c.tree, c.values, c.seed, c.dtype, c.device, c.no_grad) for c in cases]
+    seen = kata.run(init_trees, inputs, doing=batch_doing([c.doing for c in cases]), why=cases[0].why)
+    return judged(cases, seen, lambda c: c.doing, lambda c: c.why)
 
 
 def _std_candidates(fan_in, fan_out):
@@ -404,215 +490,245 @@ def trees_with(draw, required, kinds=tuple(LEAF_DRAW)):
 
 # ------------------------------------------------------------------------------------------ specs: statistics
 
-
-def _single(kata, node, seed, dtype, shape_words):
-    seen, rules, owners, values = run_tree(kata, node, seed, dtype)
-    key = "weight"
-    if torch.equal(seen["state"][key], values[key]):
-        check_tree(seen, rules, owners, values, node)
-    _, fan_in, fan_out = rules[key]
-    check_kaiming(seen["state"][key], fan_in, fan_out, f"the weight of {describe_node(node)}", shape_words)
+SEEDS = st.integers(0, 2**16)
 
 
-@given(pair=fan_pairs(low=48), dtype=st.sampled_from([torch.float32, torch.float64]), seed=st.integers(0, 2**16))
-@examples(5)
-def test_linear_weight_is_kaiming_normal_fan_out_relu(kata, device, pair, dtype, seed):
+def check_single(kata, cases):
+    """Single layers (case.tree, whose weight is the `weight` entry): the weight is Kaiming normal (fan_out)."""
+    for case, seen in run_trees(kata, cases):
+        if torch.equal(seen["state"]["weight"], case.values["weight"]):
+            check_tree(seen, case.rules, case.owners, case.values, case.tree)
+        _, fan_in, fan_out = case.rules["weight"]
+        check_kaiming(seen["state"]["weight"], fan_in, fan_out, f"the weight of {describe_node(case.tree)}",
+                      case.shape_words)
+
+
+@given(drawn=cases_of(st.tuples(fan_pairs(low=48), st.sampled_from([torch.float32, torch.float64]), SEEDS), 4))
+@examples(2)
+def test_linear_weight_is_kaiming_normal_fan_out_relu(kata, device, drawn):
     """An nn.Linear weight gets mean 0 and std sqrt(2 / fan_out), fan_out = out_features."""
-    i, o = pair
-    _single(kata, ["linear", i, o, True], seed, dtype, "out_features")
+    check_single(kata, [tree_case(["linear", i, o, True], seed, dtype, shape_words="out_features")
+                        for (i, o), dtype, seed in drawn])
 
 
-@given(pair=fan_pairs(), seed=st.integers(0, 2**16))
-@examples(4)
-def test_conv1d_weight_is_kaiming_normal_fan_out_relu(kata, device, pair, seed):
+@given(drawn=cases_of(st.tuples(fan_pairs(), SEEDS), 3))
+@examples(2)
+def test_conv1d_weight_is_kaiming_normal_fan_out_relu(kata, device, drawn):
     """An nn.Conv1d weight gets mean 0 and std sqrt(2 / fan_out), fan_out = out_channels * kernel_size."""
-    i, o = (max(1, pair[0] // 8), max(1, pair[1] // 8))
-    k = kernel_to_fill(i, o)
-    _single(kata, ["conv1d", i, o, k, True], seed, torch.float32, "out_channels * kernel_size")
+    cases = []
+    for pair, seed in drawn:
+        i, o = (max(1, pair[0] // 8), max(1, pair[1] // 8))
+        cases.append(tree_case(["conv1d", i, o, kernel_to_fill(i, o), True], seed, torch.float32,
+                               shape_words="out_channels * kernel_size"))
+    check_single(kata, cases)
 
 
-@given(pair=fan_pairs(), kw=st.integers(1, 3), seed=st.integers(0, 2**16))
-@examples(4)
-def test_conv2d_weight_is_kaiming_normal_fan_out_relu(kata, device, pair, kw, seed):
+@given(drawn=cases_of(st.tuples(fan_pairs(), st.integers(1, 3), SEEDS), 3))
+@examples(2)
+def test_conv2d_weight_is_kaiming_normal_fan_out_relu(kata, device, drawn):
     """An nn.Conv2d weight gets mean 0 and std sqrt(2 / fan_out), fan_out = out_channels * kh * kw."""
-    i, o = (max(1, pair[0] // 8), max(1, pair[1] // 8))
-    kh = max(1, math.ceil(kernel_to_fill(i, o) / kw))
-    _single(kata, ["conv2d", i, o, kh, kw, False], seed, torch.float32, "out_channels * kh * kw")
+    cases = []
+    for pair, kw, seed in drawn:
+        i, o = (max(1, pair[0] // 8), max(1, pair[1] // 8))
+        kh = max(1, math.ceil(kernel_to_fill(i, o) / kw))
+        cases.append(tree_case(["conv2d", i, o, kh, kw, False], seed, torch.float32,
+                               shape_words="out_channels * kh * kw"))
+    check_single(kata, cases)
 
 
-@given(seed=st.integers(0, 2**16))
-@examples(3)
-def test_weights_are_normally_distributed(kata, device, seed):
+@given(seeds=cases_of(SEEDS, 2))
+@examples(2)
+def test_weights_are_normally_distributed(kata, device, seeds):
     """The weights follow a normal distribution: about 4.55% of them lie beyond two standard deviations."""
-    node = ["linear", 128, 256, True]
-    seen, _, _, _ = run_tree(kata, node, seed)
-    w = seen["state"]["weight"].double().reshape(-1)
-    beyond = float(((w - w.mean()).abs() > 2 * w.std()).double().mean())
-    n = w.numel()
-    slack = 6 * math.sqrt(0.0455 * 0.9545 / n)
-    if abs(beyond - 0.0455) > slack:
-        fail(f"{beyond:.2%} of Linear(128, 256).weight lies beyond two standard deviations of its mean, where a "
-             "normal distribution puts 4.55%: the weights are not normally distributed. Use kaiming_normal_, not "
-             "kaiming_uniform_ or a truncated normal.")
+    for _, seen in run_trees(kata, [tree_case(["linear", 128, 256, True], seed) for seed in seeds]):
+        w = seen["state"]["weight"].double().reshape(-1)
+        beyond = float(((w - w.mean()).abs() > 2 * w.std()).double().mean())
+        n = w.numel()
+        slack = 6 * math.sqrt(0.0455 * 0.9545 / n)
+        if abs(beyond - 0.0455) > slack:
+            fail(f"{beyond:.2%} of Linear(128, 256).weight lies beyond two standard deviations of its mean, where a "
+                 "normal distribution puts 4.55%: the weights are not normally distributed. Use kaiming_normal_, "
+                 "not kaiming_uniform_ or a truncated normal.")
 
 
 # ------------------------------------------------------------------------------------------ specs: what each gets
 
 
-@given(tree=trees_with(["linear", "conv1d", "conv2d"], kinds=("linear", "conv1d", "conv2d", "relu")),
-       seed=st.integers(0, 2**16))
-@examples(6)
-def test_linear_and_conv_biases_are_zero(kata, device, tree, seed):
+def check_trees(kata, cases):
+    for case, seen in run_trees(kata, cases):
+        check_tree(seen, case.rules, case.owners, case.values, case.tree)
+
+
+@given(drawn=cases_of(st.tuples(trees_with(["linear", "conv1d", "conv2d"],
+                                           kinds=("linear", "conv1d", "conv2d", "relu")), SEEDS), 6))
+@examples(2)
+def test_linear_and_conv_biases_are_zero(kata, device, drawn):
     """The biases of Linear, Conv1d and Conv2d layers become exactly zero, and their weights are redrawn."""
-    seen, rules, owners, values = run_tree(kata, tree, seed)
-    check_tree(seen, rules, owners, values, tree)
+    check_trees(kata, [tree_case(tree, seed) for tree, seed in drawn])
 
 
-@given(tree=trees_with(["bn1d", "bn2d", "layernorm"], kinds=("bn1d", "bn2d", "layernorm", "relu")),
-       seed=st.integers(0, 2**16))
-@examples(6)
-def test_norm_layers_get_weight_ones_and_bias_zeros(kata, device, tree, seed):
+@given(drawn=cases_of(st.tuples(trees_with(["bn1d", "bn2d", "layernorm"], kinds=("bn1d", "bn2d", "layernorm", "relu")),
+                                SEEDS), 6))
+@examples(2)
+def test_norm_layers_get_weight_ones_and_bias_zeros(kata, device, drawn):
     """BatchNorm1d, BatchNorm2d and LayerNorm get weight exactly ones and bias exactly zeros."""
-    seen, rules, owners, values = run_tree(kata, tree, seed, why=NO_AFFINE)
-    check_tree(seen, rules, owners, values, tree)
+    check_trees(kata, [tree_case(tree, seed, why=NO_AFFINE) for tree, seed in drawn])
 
 
-@given(n=st.integers(1, 8), seed=st.integers(0, 2**16))
-@examples(4)
-def test_running_statistics_are_left_alone(kata, device, n, seed):
+@given(drawn=cases_of(st.tuples(st.integers(1, 8), SEEDS), 4))
+@examples(2)
+def test_running_statistics_are_left_alone(kata, device, drawn):
     """BatchNorm's running_mean, running_var and num_batches_tracked buffers keep their values."""
-    tree = ["sequential", [["bn1d", n, True], ["bn2d", n, True], ["subbn1d", n]]]
-    seen, rules, owners, values = run_tree(kata, tree, seed)
-    for key in rules:
-        if owners[key] == "buffer" and not torch.equal(seen["state"][key], values[key]):
-            fail(f"init_weights changed {key}. {BUFFERS}")
-    check_tree(seen, rules, owners, values, tree)
+    cases = [tree_case(["sequential", [["bn1d", n, True], ["bn2d", n, True], ["subbn1d", n]]], seed)
+             for n, seed in drawn]
+    for case, seen in run_trees(kata, cases):
+        for key in case.rules:
+            if case.owners[key] == "buffer" and not torch.equal(seen["state"][key], case.values[key]):
+                fail(f"init_weights changed {key} in {describe_node(case.tree)}. {BUFFERS}")
+        check_tree(seen, case.rules, case.owners, case.values, case.tree)
 
 
-@given(tree=trees_with(["linear", "conv1d", "conv2d"], kinds=("linear", "conv1d", "conv2d")),
-       seed=st.integers(0, 2**16))
-@examples(5)
-def test_layers_built_with_bias_false_are_initialised_without_error(kata, device, tree, seed):
+def without_bias(node):
+    if node[0] in ("sequential", "modulelist"):
+        return [node[0], [without_bias(c) for c in node[1]]]
+    if node[0] in ("moduledict", "parent"):
+        return [node[0], [[n, without_bias(c)] for n, c in node[1]]]
+    return [*node[:-1], False]
+
+
+@given(drawn=cases_of(st.tuples(trees_with(["linear", "conv1d", "conv2d"], kinds=("linear", "conv1d", "conv2d")),
+                                SEEDS), 5))
+@examples(2)
+def test_layers_built_with_bias_false_are_initialised_without_error(kata, device, drawn):
     """Linear, Conv1d and Conv2d built with bias=False get their weight initialised, and nothing crashes."""
-    def no_bias(node):
-        if node[0] in ("sequential", "modulelist"):
-            return [node[0], [no_bias(c) for c in node[1]]]
-        if node[0] in ("moduledict", "parent"):
-            return [node[0], [[n, no_bias(c)] for n, c in node[1]]]
-        return [*node[:-1], False]
-    tree = no_bias(tree)
-    seen, rules, owners, values = run_tree(kata, tree, seed, why=NO_BIAS,
-                                           doing=f"model.apply(init_weights) on layers built with bias=False: "
-                                                 f"{describe_node(tree)}")
-    check_tree(seen, rules, owners, values, tree)
+    cases = []
+    for tree, seed in drawn:
+        tree = without_bias(tree)
+        cases.append(tree_case(tree, seed, why=NO_BIAS, doing="model.apply(init_weights) on layers built with "
+                                                              f"bias=False: {describe_node(tree)}"))
+    check_trees(kata, cases)
 
 
-@given(shape=st.sampled_from([4, [2, 3]]), n=st.integers(1, 6), seed=st.integers(0, 2**16))
-@examples(4)
-def test_norm_layers_without_affine_parameters_are_handled_without_error(kata, device, shape, n, seed):
+@given(drawn=cases_of(st.tuples(st.sampled_from([4, [2, 3]]), st.integers(1, 6), SEEDS), 4))
+@examples(2)
+def test_norm_layers_without_affine_parameters_are_handled_without_error(kata, device, drawn):
     """Norm layers whose weight or bias is None (affine=False, bias=False) are handled without error."""
-    tree = ["sequential", [["bn1d", n, False], ["bn2d", n, False], ["layernorm", shape, False, True],
-                           ["layernorm", shape, True, False]]]
-    seen, rules, owners, values = run_tree(kata, tree, seed, why=NO_AFFINE,
-                                           doing="model.apply(init_weights) on norm layers without affine parameters")
-    check_tree(seen, rules, owners, values, tree)
+    cases = []
+    for shape, n, seed in drawn:
+        tree = ["sequential", [["bn1d", n, False], ["bn2d", n, False], ["layernorm", shape, False, True],
+                               ["layernorm", shape, True, False]]]
+        cases.append(tree_case(tree, seed, why=NO_AFFINE, doing="model.apply(init_weights) on norm layers without "
+                                                                f"affine parameters: {describe_node(tree)}"))
+    check_trees(kata, cases)
 
 
-@given(tree=trees_with(["sublinear", "subconv2d", "sublayernorm"]), seed=st.integers(0, 2**16))
-@examples(5)
-def test_subclasses_of_the_layers_are_initialised_too(kata, device, tree, seed):
+@given(drawn=cases_of(st.tuples(trees_with(["sublinear", "subconv2d", "sublayernorm"]), SEEDS), 5))
+@examples(2)
+def test_subclasses_of_the_layers_are_initialised_too(kata, device, drawn):
     """A subclass of nn.Linear, nn.Conv2d or nn.LayerNorm is that layer: isinstance, not type(m) is ..."""
-    seen, rules, owners, values = run_tree(kata, tree, seed)
-    for key, rule in rules.items():
-        if rule[0] != "same" and owners[key].startswith("Sub") and torch.equal(seen["state"][key], values[key]):
-            fail(f"init_weights left {key} of a {owners[key]} untouched: a subclass of a built-in layer is that "
-                 "layer (nn.MultiheadAttention's out_proj is a subclass of nn.Linear). Dispatch with isinstance, not "
-                 "on type(module).")
-    check_tree(seen, rules, owners, values, tree)
+    for case, seen in run_trees(kata, [tree_case(tree, seed) for tree, seed in drawn]):
+        for key, rule in case.rules.items():
+            owner = case.owners[key]
+            if rule[0] != "same" and owner.startswith("Sub") and torch.equal(seen["state"][key], case.values[key]):
+                fail(f"init_weights left {key} of a {owner} in {describe_node(case.tree)} untouched: a subclass of a "
+                     "built-in layer is that layer (nn.MultiheadAttention's out_proj is a subclass of nn.Linear). "
+                     "Dispatch with isinstance, not on type(module).")
+        check_tree(seen, case.rules, case.owners, case.values, case.tree)
 
 
-@given(tree=trees_with(["embedding", "custom"], kinds=("embedding", "conv3d", "groupnorm", "instancenorm",
-                                                         "bilinear", "custom", "relu")),
-       seed=st.integers(0, 2**16))
-@examples(6)
-def test_every_other_module_is_left_untouched(kata, device, tree, seed):
+@given(drawn=cases_of(st.tuples(trees_with(["embedding", "custom"], kinds=("embedding", "conv3d", "groupnorm",
+                                                                            "instancenorm", "bilinear", "custom",
+                                                                            "relu")),
+                                SEEDS), 6))
+@examples(2)
+def test_every_other_module_is_left_untouched(kata, device, drawn):
     """Embedding, Conv3d, GroupNorm, InstanceNorm, Bilinear and custom modules keep every value."""
-    seen, rules, owners, values = run_tree(kata, tree, seed)
-    check_tree(seen, rules, owners, values, tree)
+    check_trees(kata, [tree_case(tree, seed) for tree, seed in drawn])
 
 
 def has_state(tree):
     return len(build(tree).state_dict()) > 0
 
 
-@given(tree=trees().filter(has_state), seed=st.integers(0, 2**16))
-@examples(12)
-def test_apply_initialises_every_layer_of_a_generated_tree(kata, device, tree, seed):
+@given(drawn=cases_of(st.tuples(trees().filter(has_state), SEEDS), 8))
+@examples(2)
+def test_apply_initialises_every_layer_of_a_generated_tree(kata, device, drawn):
     """In any tree (nested containers, private names, shared weights) each entry gets what its layer type says."""
-    seen, rules, owners, values = run_tree(kata, tree, seed)
-    check_tree(seen, rules, owners, values, tree)
+    check_trees(kata, [tree_case(tree, seed) for tree, seed in drawn])
 
 
 # ------------------------------------------------------------------------------------------ specs: how
 
 
-@given(tree=trees_with(["linear", "conv2d", "layernorm", "tied"], kinds=("linear", "bn1d", "custom", "tied")),
-       dtype=st.sampled_from([torch.float16, torch.bfloat16, torch.float32, torch.float64]),
-       seed=st.integers(0, 2**16))
-@examples(6)
-def test_parameters_are_initialised_in_place(kata, device, tree, dtype, seed):
+@given(drawn=cases_of(st.tuples(trees_with(["linear", "conv2d", "layernorm", "tied"],
+                                           kinds=("linear", "bn1d", "custom", "tied")),
+                                st.sampled_from([torch.float16, torch.bfloat16, torch.float32, torch.float64]),
+                                SEEDS), 6))
+@examples(2)
+def test_parameters_are_initialised_in_place(kata, device, drawn):
     """The Parameters held before init stay the model's, in their dtype and on their device; tied stay tied."""
-    seen, rules, owners, values = run_tree(kata, tree, seed, dtype, device)
-    state, after = seen["state"], seen["after_update"]
-    for key, value in state.items():
-        if value.dtype != values[key].dtype or value.device.type != device.type:
-            fail(f"after init_weights, {key} is {value.dtype} on {value.device.type}; it was {values[key].dtype} on "
-                 f"{device.type}. {IN_PLACE}")
-    for key in rules:
-        if owners[key] == "buffer":
-            continue
-        expected = (state[key].double() + 1.0).to(state[key].dtype)
-        if not torch.equal(after[key], expected):
-            fail(f"a step on the Parameters held before model.apply(init_weights) no longer reaches {key}: "
-                 f"init_weights replaced it with a new tensor. {IN_PLACE}")
-    for key in rules:
-        if key.endswith("second.weight"):
-            first = key[: -len("second.weight")] + "first.weight"
-            if not torch.equal(state[key], state[first]):
-                fail(f"{first} and {key} were one shared Parameter, but differ after init_weights. {IN_PLACE}")
+    for case, seen in run_trees(kata, [tree_case(tree, seed, dtype, device) for tree, dtype, seed in drawn]):
+        state, after, values, where = seen["state"], seen["after_update"], case.values, describe_node(case.tree)
+        for key, value in state.items():
+            if value.dtype != values[key].dtype or value.device.type != device.type:
+                fail(f"after init_weights, {key} of {where} is {value.dtype} on {value.device.type}; it was "
+                     f"{values[key].dtype} on {device.type}. {IN_PLACE}")
+        for key in case.rules:
+            if case.owners[key] == "buffer":
+                continue
+            expected = (state[key].double() + 1.0).to(state[key].dtype)
+            if not torch.equal(after[key], expected):
+                fail(f"a step on the Parameters held before model.apply(init_weights) no longer reaches {key} of "
+                     f"{where}: init_weights replaced it with a new tensor. {IN_PLACE}")
+        for key in case.rules:
+            if key.endswith("second.weight"):
+                first = key[: -len("second.weight")] + "first.weight"
+                if not torch.equal(state[key], state[first]):
+                    fail(f"{first} and {key} of {where} were one shared Parameter, but differ after init_weights. "
+                         f"{IN_PLACE}")
 
 
-@given(tree=trees_with(["linear", "bn1d"]), no_grad=st.booleans(), seed=st.integers(0, 2**16))
-@examples(4)
-def test_grad_mode_is_left_alone(kata, device, tree, no_grad, seed):
+@given(drawn=cases_of(st.tuples(trees_with(["linear", "bn1d"]), st.booleans(), SEEDS), 4))
+@examples(2)
+def test_grad_mode_is_left_alone(kata, device, drawn):
     """init_weights leaves torch.is_grad_enabled() as the caller set it, inside and after model.apply."""
-    seen, _, _, _ = run_tree(kata, tree, seed, no_grad=no_grad)
-    before, inside, after = seen["grad_mode"]
-    if inside != (not no_grad) or after != before:
-        fail(f"init_weights switched grad mode {'on' if inside else 'off'} "
-             f"{'under torch.no_grad()' if no_grad else 'with gradients enabled'}: use `with torch.no_grad():` "
-             "(or the nn.init functions), which restores the caller's mode.")
+    for case, seen in run_trees(kata, [tree_case(tree, seed, no_grad=no_grad) for tree, no_grad, seed in drawn]):
+        before, inside, after = seen["grad_mode"]
+        if inside != (not case.no_grad) or after != before:
+            fail(f"init_weights switched grad mode {'on' if inside else 'off'} "
+                 f"{'under torch.no_grad()' if case.no_grad else 'with gradients enabled'} on "
+                 f"{describe_node(case.tree)}: use `with torch.no_grad():` (or the nn.init functions), which restores "
+                 "the caller's mode.")
 
 
 SEED_TREE = ["sequential", [["linear", 32, 16, True], ["conv2d", 3, 8, 3, 3, True], ["layernorm", 4, True, True]]]
 
 
-@given(seed=st.integers(0, 2**16))
-@examples(3)
-def test_same_seed_gives_the_same_weights(kata, device, seed):
+def run_seeded(kata, seed_pairs):
+    """The seed tree initialised under each pair of seeds; pairs of ((first seed, second seed), their states)."""
+    seen = kata.run(seeded, [(SEED_TREE, list(pair)) for pair in seed_pairs], doing="model.apply(init_weights)",
+                    why=APPLY_WHY)
+    return judged(seed_pairs, seen, lambda pair: f"model.apply(init_weights) under torch.manual_seed({pair[0]})",
+                  lambda pair: APPLY_WHY)
+
+
+@given(seeds=cases_of(SEEDS, 2))
+@examples(2)
+def test_same_seed_gives_the_same_weights(kata, device, seeds):
     """torch.manual_seed(s) followed by model.apply(init_weights) gives the same weights every time."""
-    first, second = kata.run(seeded, SEED_TREE, [seed, seed], doing="model.apply(init_weights)", why=APPLY_WHY)
-    assert first, "the seed tree has state"
-    for name, value in first.items():
-        assert_close(second[name], value, f"{name} initialised twice under torch.manual_seed({seed})", rtol=0, atol=0,
-                     why=f"The initialisation is not reproducible. {SEEDED}")
+    for (seed, _), states in run_seeded(kata, [(seed, seed) for seed in seeds]):
+        first, second = states
+        assert first, "the seed tree has state"
+        for name, value in first.items():
+            assert_close(second[name], value, f"{name} initialised twice under torch.manual_seed({seed})", rtol=0,
+                         atol=0, why=f"The initialisation is not reproducible. {SEEDED}")
 
 
-@given(seed=st.integers(0, 2**16))
-@examples(3)
-def test_different_seeds_give_different_weights(kata, device, seed):
+@given(seeds=cases_of(SEEDS, 2))
+@examples(2)
+def test_different_seeds_give_different_weights(kata, device, seeds):
     """Under two different seeds the Kaiming-initialised weights differ: the global generator is used."""
-    first, second = kata.run(seeded, SEED_TREE, [seed, seed + 1], doing="model.apply(init_weights)", why=APPLY_WHY)
-    for name in ("0.weight", "1.weight"):
-        if torch.equal(first[name], second[name]):
-            fail(f"{name} is identical under torch.manual_seed({seed}) and torch.manual_seed({seed + 1}). {SEEDED}")
+    for (seed, other), (first, second) in run_seeded(kata, [(seed, seed + 1) for seed in seeds]):
+        for name in ("0.weight", "1.weight"):
+            if torch.equal(first[name], second[name]):
+                fail(f"{name} is identical under torch.manual_seed({seed}) and torch.manual_seed({other}). {SEEDED}")
