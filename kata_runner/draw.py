@@ -27,12 +27,15 @@ __all__ = ["given", "settings", "st", "TensorSpec", "tensors", "sizes", "batches
            "examples"]
 
 # Shrinking stops after this many further tries once a spec has failed: counted, not timed, so that the
-# reported input does not depend on the machine's load. Only the first failing spec of a check module
-# shrinks: its message is the one `kata check` explains, and later failures report the first failing
-# input Hypothesis found (still described in words), which keeps a wrong kata about as fast to grade as
-# a right one.
+# reported input does not depend on the machine's load. Only the first failing spec of each judge group
+# of a check module shrinks (the plugin splits a module's specs into defaults.JUDGES groups, which may
+# run side by side): the first of them is the message `kata check` explains, and later failures report
+# the first failing input Hypothesis found (still described in words), which keeps a wrong kata about
+# as fast to grade as a right one. Groups are fixed by the specs' order, never by how many run at once,
+# so a message does not depend on the machine.
 SHRINK_TRIES = 12
-_shrunk_modules: set[str] = set()
+_shrunk: set[tuple[str, int]] = set()
+judge_group = 0  # the running spec's group: set by the plugin before each spec
 
 
 class ShrinkBudgetSpent(BaseException):
@@ -65,8 +68,9 @@ def given(*strategies: Any, **named: Any) -> Callable[[Callable[..., Any]], Call
             except Exception as exc:
                 if failure is None:
                     state["tries"] = 0
-                    state["budget"] = -1 if test.__module__ in _shrunk_modules else SHRINK_TRIES
-                    _shrunk_modules.add(test.__module__)
+                    group = (test.__module__, judge_group)
+                    state["budget"] = -1 if group in _shrunk else SHRINK_TRIES
+                    _shrunk.add(group)
                 state["failure"] = exc
                 if state["tries"] > state["budget"]:
                     raise ShrinkBudgetSpent(exc) from None

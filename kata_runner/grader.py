@@ -4,6 +4,7 @@ its own forked child with limits, and turns what happened into exactly one verdi
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ class GradeOptions:
     spec_timeout: float = defaults.SPEC_TIMEOUT
     limits: Limits = field(default_factory=lambda: Limits(defaults.KATA_WALL_SECONDS, defaults.MEMORY_MB * 2**20))
     isolate: bool = CAN_FORK
+    judges: int | None = None  # processes judging each job side by side; None: as many as the cores allow
 
 
 def warm_up() -> None:
@@ -110,6 +112,9 @@ def judge(
     """Exactly one verdict from the report events and how the child ended."""
     specs = [_spec(e) for e in events if e.get("event") == "result"]
     collected = next((e["nodeids"] for e in events if e.get("event") == "collected"), None)
+    if collected is not None:  # judges working side by side interleave their results: the file's order
+        order = {nodeid: index for index, nodeid in enumerate(collected)}
+        specs.sort(key=lambda spec: order.get(spec.nodeid, len(order)))
     collect_errors = [e for e in events if e.get("event") == "collect_error"]
     finished = {s.nodeid for s in specs}
     running = [e["nodeid"] for e in events if e.get("event") == "start" and e["nodeid"] not in finished]
@@ -273,12 +278,13 @@ def _grade_with(
             # (a 40 000-element mean took 30 ms with two threads on two loaded cores). Subjects run on one
             # thread too (see subject.py).
             threads = 1
+            judges = options.judges or _judges_per_job(max_parallel, len(jobs))
 
             def child(kata: Kata, kata_dir: Path, report: Path) -> int:
                 import torch
 
                 torch.set_num_threads(threads)
-                return zygote.run(kata, kata_dir, report)
+                return zygote.run(kata, kata_dir, report, judges)
 
             again: list[int] = []
 
@@ -304,6 +310,18 @@ def _grade_with(
             finally:
                 zygote.session.config.option.in_process = False
     return [r for r in results if r is not None]
+
+
+def _judges_per_job(max_parallel: int, jobs: int) -> int:
+    """Each job's specs are judged by defaults.JUDGES processes side by side while the machine has a core
+    for each (kata check, watch); a class run that already fills the cores keeps one per job. (Which specs
+    shrink their failing input does not depend on it: see draw.py.)"""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    at_once = max(1, min(max_parallel, jobs))
+    return defaults.JUDGES if cores >= at_once * defaults.JUDGES else 1
 
 
 def _devices() -> tuple[str, ...]:

@@ -147,6 +147,9 @@ def _kata_fresh_state(request: pytest.FixtureRequest) -> Any:
         torch.cuda.manual_seed_all(0)
     random.seed(0)
     torch.set_default_dtype(torch.float32)
+    draw: Any = sys.modules.get("kata_runner.draw")  # imported by the checks that draw with Hypothesis
+    if draw is not None:
+        draw.judge_group = judge_group(request.node)
     marker = request.node.get_closest_marker("timeout")
     seconds = float(marker.args[0]) if marker and marker.args else request.config.getoption("spec_timeout")
     deadline = time.monotonic() + max(0.5, seconds - 0.75)
@@ -156,6 +159,23 @@ def _kata_fresh_state(request: pytest.FixtureRequest) -> Any:
         yield
     for subject in _subjects:
         subject.deadline = None
+
+
+_groups = pytest.StashKey[dict[str, int]]()
+
+
+def judge_group(item: pytest.Item) -> int:
+    """Which of the defaults.JUDGES fixed groups a spec belongs to: specs are dealt out in the order their
+    check file defines them, and every device's case of a spec lands in the same group."""
+    groups = item.session.stash.setdefault(_groups, {})
+    if item.nodeid not in groups:
+        names: dict[str, int] = {}
+        same_file = [other for other in item.session.items if other.path == item.path]
+        for other in same_file:
+            names.setdefault(getattr(other, "originalname", other.name), len(names))
+        for other in same_file:
+            groups[other.nodeid] = names[getattr(other, "originalname", other.name)] % defaults.JUDGES
+    return groups.get(item.nodeid, 0)
 
 
 def in_process(config: pytest.Config) -> bool:
@@ -262,6 +282,7 @@ def precompute(items: list[pytest.Item]) -> None:
     """Fill the per-function caches before forking, so no grading child pays for them."""
     for item in items:
         _test_code(item)
+        judge_group(item)
     draw = sys.modules.get("kata_runner.draw")  # imported by the checks that draw with Hypothesis
     if draw is not None:
         draw.precompute_digests(items)

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
+import sys
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,8 +42,10 @@ class Zygote:
     def covers(self, kata: Kata, devices: tuple[str, ...], spec_timeout: float) -> bool:
         return kata.name in self.katas and devices == self.devices and spec_timeout == self.spec_timeout
 
-    def run(self, kata: Kata, kata_dir: Path, report: Path) -> int:
-        """Run one kata's specs against `kata_dir`, streaming events to `report` (in a child, normally)."""
+    def run(self, kata: Kata, kata_dir: Path, report: Path, judges: int = 1) -> int:
+        """Run one kata's specs against `kata_dir`, streaming events to `report` (in a child, normally).
+        With `judges` > 1 (only ever in a forked child), each group of specs (plugin.judge_group) is judged
+        by its own process, forked from this one before any spec runs, each with its own subject."""
         from kata_runner import plugin
 
         session, config = self.session, self.session.config
@@ -55,18 +61,67 @@ class Zygote:
                 return int(pytest.ExitCode.INTERNAL_ERROR)
             items = [item for item in session.items if item.path.name == kata.check_path.name]
             writer.emit(event="collected", nodeids=[item.nodeid for item in items])
-            session.testsfailed = 0
-            session.shouldstop = session.shouldfail = False
-            for index, item in enumerate(items):
-                following = items[index + 1] if index + 1 < len(items) else None
-                item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
-            status = int(pytest.ExitCode.TESTS_FAILED if session.testsfailed else pytest.ExitCode.OK)
+            shares = [[item for item in items if plugin.judge_group(item) % judges == n] for n in range(judges)]
+            helpers = [_fork_judge(partial(_run_items, session, share)) for share in shares[1:] if share]
+            failed = _run_items(session, shares[0])
+            for pid in helpers:
+                failed |= _helper_failed(pid)
+            status = int(pytest.ExitCode.TESTS_FAILED if failed else pytest.ExitCode.OK)
             writer.emit(event="done", exitstatus=status)
             return status
         finally:
             config.pluginmanager.unregister(writer)
             writer.close()
             config.option.kata_dir = None
+
+
+def _run_items(session: pytest.Session, items: list[pytest.Item]) -> bool:
+    """Run `items` through pytest's protocol, as pytest's own run loop would; True if any failed."""
+    session.testsfailed = 0
+    session.shouldstop = session.shouldfail = False
+    for index, item in enumerate(items):
+        following = items[index + 1] if index + 1 < len(items) else None
+        item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
+    return bool(session.testsfailed)
+
+
+def _fork_judge(body: Callable[[], bool]) -> int:
+    """A second judge, forked before any spec has run (so before CUDA is initialised): it writes its results
+    into the same report (appends of whole lines), and dies with this process."""
+    from kata_runner.isolation import PR_SET_PDEATHSIG, _prctl
+
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 70
+    try:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() == parent:
+            code = int(body())
+    except BaseException:  # noqa: BLE001 - reported through the exit code, like a crashed judge
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _helper_failed(pid: int) -> bool:
+    """Wait for a helper judge. One that did not end normally ends this judge the same way, so the grader
+    sees what it would have seen had one process judged every spec."""
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        signum = os.WTERMSIG(status)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        raise SystemExit(70)  # the signal is blocked here
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(code)
+    return code == 1
 
 
 class _StopAtRunLoop:

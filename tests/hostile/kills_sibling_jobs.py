@@ -26,7 +26,7 @@ def _cmdline(pid):
 
 def _kill_siblings():
     try:
-        judge = _stat(os.getppid())  # this process's parent is the fork server, whose parent is the judge
+        judge = os.getsid(0)  # a job's judge leads its session; its judges and subjects are all in it
         grader = _stat(judge)
         forked_from_grader = _cmdline(grader)
     except (OSError, ValueError):
