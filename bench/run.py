@@ -106,7 +106,8 @@ def bench_watch(runs: int, state: Path) -> tuple[str, float, str, float, str]:
     try:
         wait_for("watching", 0)
         time.sleep(0.5)
-        for run in range(runs * 2):
+        # Every mistake variant at least once (a median over a few would hang on which few), in a fixed order.
+        for run in range(max(runs * 2, len(mistakes))):
             source = with_references(mistakes[run % len(mistakes)].read_text()) + f"\n# save {run}\n"
             with seen:
                 mark = len(lines)

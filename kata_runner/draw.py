@@ -8,7 +8,9 @@ database, and are bounded by `max_examples`.
 
 from __future__ import annotations
 
+import copy
 import functools
+import inspect
 import sys
 import tempfile
 from collections.abc import Callable
@@ -27,15 +29,13 @@ __all__ = ["given", "settings", "st", "TensorSpec", "tensors", "sizes", "batches
            "examples"]
 
 # Shrinking stops after this many further tries once a spec has failed: counted, not timed, so that the
-# reported input does not depend on the machine's load. Only the first failing spec of each judge group
-# of a check module shrinks (the plugin splits a module's specs into defaults.JUDGES groups, which may
-# run side by side): the first of them is the message `kata check` explains, and later failures report
-# the first failing input Hypothesis found (still described in words), which keeps a wrong kata about
-# as fast to grade as a right one. Groups are fixed by the specs' order, never by how many run at once,
-# so a message does not depend on the machine.
+# reported input does not depend on the machine's load. Only the first failing spec of a check module
+# that a judging process meets shrinks (where two processes judge a module side by side, see zygote.py,
+# each shrinks its first): the module's first failing spec, whose message `kata check` explains, is
+# shrunk however many judge it, and later failures report the first failing input Hypothesis found (still
+# described in words), which keeps a wrong kata about as fast to grade as a right one.
 SHRINK_TRIES = 12
-_shrunk: set[tuple[str, int]] = set()
-judge_group = 0  # the running spec's group: set by the plugin before each spec
+_shrunk_modules: set[str] = set()
 
 
 class ShrinkBudgetSpent(BaseException):
@@ -47,15 +47,34 @@ class ShrinkBudgetSpent(BaseException):
         self.failure = failure
 
 
+# Replayed examples. Runs are deterministic, so the inputs Hypothesis feeds a spec that passes are known
+# before any learner code runs: a zygote that grades many jobs (a class run, `kata watch`) records them
+# once, with a body that only notes its arguments, and each forked judge then calls the spec on them
+# directly, without Hypothesis's engine (about a third of a passing spec's time). On the first failure
+# the judge runs the spec through Hypothesis from the start instead, which meets the same failure and
+# shrinks it as usual. (tests/test_replay.py checks that the recorded inputs are the ones Hypothesis draws.)
+_recording: list[dict[str, Any]] | None = None  # while recording: each call's drawn arguments
+_recorded: dict[tuple[int, bytes | None], list[dict[str, Any]]] = {}  # (spec, seed key) -> drawn arguments
+_replayed: set[int] = set()
+_observed: dict[tuple[int, bytes | None], list[dict[str, Any]]] | None = None  # the inputs specs were given
+replay = False  # set in forked judges only: the recorded objects are theirs to use
+
+
 def given(*strategies: Any, **named: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """hypothesis.given, with shrinking bounded to SHRINK_TRIES tries after the first failure, so that a
-    wrong implementation fails in about the time a right one passes."""
+    wrong implementation fails in about the time a right one passes, and with recorded examples replayed
+    where there are some (see `record_examples`)."""
 
     def decorate(test: Callable[..., Any]) -> Callable[..., Any]:
         state: dict[str, Any] = {}
 
         @functools.wraps(test)
         def attempt(*args: Any, **kwargs: Any) -> Any:
+            if _recording is not None:
+                _recording.append({name: kwargs[name] for name in named})
+                return None
+            if _observed is not None:  # tests/test_replay.py
+                _observed.setdefault(_key(attempt), []).append({name: kwargs[name] for name in named})
             # The body always runs, even past the budget: a spec that draws inside (st.data()) must make
             # the same draws every time, or Hypothesis reports a flaky strategy instead of the failure.
             failure = state.get("failure")
@@ -68,9 +87,8 @@ def given(*strategies: Any, **named: Any) -> Callable[[Callable[..., Any]], Call
             except Exception as exc:
                 if failure is None:
                     state["tries"] = 0
-                    group = (test.__module__, judge_group)
-                    state["budget"] = -1 if group in _shrunk else SHRINK_TRIES
-                    _shrunk.add(group)
+                    state["budget"] = -1 if test.__module__ in _shrunk_modules else SHRINK_TRIES
+                    _shrunk_modules.add(test.__module__)
                 state["failure"] = exc
                 if state["tries"] > state["budget"]:
                     raise ShrinkBudgetSpent(exc) from None
@@ -84,11 +102,74 @@ def given(*strategies: Any, **named: Any) -> Callable[[Callable[..., Any]], Call
         @functools.wraps(searched)
         def run(*args: Any, **kwargs: Any) -> Any:
             state.clear()
+            examples = _recorded.get(_key(attempt)) if replay and not strategies else None
+            if examples is not None:
+                if id(examples) in _replayed:  # a spec's second item (another device): fresh objects
+                    examples = copy.deepcopy(examples)
+                _replayed.add(id(examples))
+                if _passes_on(test, args, kwargs, examples):
+                    return None
             return searched(*args, **kwargs)
 
+        run._kata_attempt = attempt  # type: ignore[attr-defined]
         return run
 
     return decorate
+
+
+def _key(attempt: Any) -> tuple[int, bytes | None]:
+    # Hypothesis seeds a spec from its source and this attribute, which its pytest plugin may set per item.
+    return id(attempt), vars(attempt).get("_hypothesis_internal_add_digest")
+
+
+def _passes_on(test: Callable[..., Any], args: Any, kwargs: dict[str, Any], examples: list[dict[str, Any]]) -> bool:
+    """Call the spec on each recorded example as Hypothesis would (its global PRNGs seeded per example).
+    False at the first failure, with torch's generators put back as they were, for Hypothesis's own run.
+    (A BaseException, such as a subject that stopped, ends the spec as it would under Hypothesis.)"""
+    from hypothesis.internal.entropy import deterministic_PRNG
+
+    cpu = torch.get_rng_state()
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+    try:
+        for drawn in examples:
+            with deterministic_PRNG():
+                test(*args, **kwargs, **drawn)
+    except Exception:  # noqa: BLE001 - Hypothesis's run reports it
+        torch.set_rng_state(cpu)
+        if cuda is not None:
+            torch.cuda.set_rng_state_all(cuda)
+        return False
+    return True
+
+
+def record_examples(items: Any) -> int:
+    """In a zygote, before any judge is forked: the drawn arguments of every example of these pytest items,
+    for the judges to replay (and nothing recorded for an earlier zygote of this process). Returns how many
+    specs were recorded."""
+    global _recording
+    _recorded.clear()
+    _replayed.clear()
+    count = 0
+    for item in items:
+        function: Any = getattr(item, "obj", None)
+        attempt = getattr(function, "_kata_attempt", None)
+        if attempt is None:
+            continue
+        wanted = inspect.signature(function).parameters
+        fixtures: dict[str, Any] = {name: None for name in getattr(item, "fixturenames", ()) if name in wanted}
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "device" in fixtures:
+            fixtures["device"] = torch.device(params.get("device", "cpu"))
+        _recording = []
+        try:
+            function(**fixtures)
+        except Exception:  # noqa: BLE001 - not replayable: the judge runs it through Hypothesis
+            continue
+        finally:
+            drawn, _recording = _recording, None
+        _recorded[_key(attempt)] = drawn
+        count += 1
+    return count
 
 
 def _register_hypothesis_prng_up_front() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ class GradeOptions:
     limits: Limits = field(default_factory=lambda: Limits(defaults.KATA_WALL_SECONDS, defaults.MEMORY_MB * 2**20))
     isolate: bool = CAN_FORK
     judges: int | None = None  # processes judging each job side by side; None: as many as the cores allow
+    replay: bool = True  # where checks are judged many times, record the inputs their specs draw (draw.py)
 
 
 def warm_up() -> None:
@@ -247,7 +249,8 @@ def grade_many(
         return []
     warm_up()
     return zygote.with_zygote(
-        katas, options.devices, options.spec_timeout, lambda z: _grade_with(z, jobs, options, max_parallel, on_result)
+        katas, options.devices, options.spec_timeout, lambda z: _grade_with(z, jobs, options, max_parallel, on_result),
+        record=options.replay and options.isolate and len(jobs) > 2 * len(katas),  # checks run again and again
     )
 
 
@@ -284,6 +287,9 @@ def _grade_with(
                 import torch
 
                 torch.set_num_threads(threads)
+                draw: Any = sys.modules.get("kata_runner.draw")
+                if draw is not None:
+                    draw.replay = True
                 return zygote.run(kata, kata_dir, report, judges)
 
             again: list[int] = []
@@ -314,8 +320,11 @@ def _grade_with(
 
 def _judges_per_job(max_parallel: int, jobs: int) -> int:
     """Each job's specs are judged by defaults.JUDGES processes side by side while the machine has a core
-    for each (kata check, watch); a class run that already fills the cores keeps one per job. (Which specs
-    shrink their failing input does not depend on it: see draw.py.)"""
+    for each (kata check, watch); a class run that already fills the cores keeps one per job, which is
+    cheaper in all. $KATA_JUDGES fixes the number (1 or more)."""
+    fixed = os.environ.get("KATA_JUDGES", "")
+    if fixed.isdigit() and int(fixed) >= 1:
+        return int(fixed)
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux

@@ -147,9 +147,6 @@ def _kata_fresh_state(request: pytest.FixtureRequest) -> Any:
         torch.cuda.manual_seed_all(0)
     random.seed(0)
     torch.set_default_dtype(torch.float32)
-    draw: Any = sys.modules.get("kata_runner.draw")  # imported by the checks that draw with Hypothesis
-    if draw is not None:
-        draw.judge_group = judge_group(request.node)
     marker = request.node.get_closest_marker("timeout")
     seconds = float(marker.args[0]) if marker and marker.args else request.config.getoption("spec_timeout")
     deadline = time.monotonic() + max(0.5, seconds - 0.75)
@@ -165,8 +162,9 @@ _groups = pytest.StashKey[dict[str, int]]()
 
 
 def judge_group(item: pytest.Item) -> int:
-    """Which of the defaults.JUDGES fixed groups a spec belongs to: specs are dealt out in the order their
-    check file defines them, and every device's case of a spec lands in the same group."""
+    """Which of the defaults.JUDGES fixed groups a spec belongs to, where several processes judge a check
+    module side by side: specs are dealt out in the order their check file defines them, and every device's
+    case of a spec lands in the same group."""
     groups = item.session.stash.setdefault(_groups, {})
     if item.nodeid not in groups:
         names: dict[str, int] = {}

@@ -127,8 +127,9 @@ def _helper_failed(pid: int) -> bool:
 class _StopAtRunLoop:
     """Collects the checks, then hands the live session to `body` instead of running any spec."""
 
-    def __init__(self, body: Callable[[Zygote], Any], zygote_args: dict[str, Any]) -> None:
+    def __init__(self, body: Callable[[Zygote], Any], zygote_args: dict[str, Any], record: bool) -> None:
         self.body = body
+        self.record = record
         self.zygote_args = zygote_args
         self.collect_errors: dict[str, str] = {}
         self.result: Any = None
@@ -149,6 +150,9 @@ class _StopAtRunLoop:
         from kata_runner import plugin
 
         plugin.precompute(session.items)
+        draw = sys.modules.get("kata_runner.draw")  # imported by the checks that draw with Hypothesis
+        if draw is not None:
+            draw.record_examples(session.items if self.record else [])
         # Park everything the parent has in the permanent generation: children's garbage collections
         # then never touch (and so never copy) the parent's pages. (No gc.collect() first: 90 ms.)
         gc.freeze()
@@ -201,10 +205,12 @@ def pytest_args(check_files: Sequence[Path], devices: Sequence[str], spec_timeou
 
 
 def with_zygote(katas: Sequence[Kata], devices: tuple[str, ...], spec_timeout: float,
-                body: Callable[[Zygote], T]) -> T:
-    """Collect the checks of `katas` in this process, then call `body(zygote)` and return its result."""
+                body: Callable[[Zygote], T], record: bool = False) -> T:
+    """Collect the checks of `katas` in this process, then call `body(zygote)` and return its result.
+    `record`: the zygote will judge these checks many times, in forked judges: record the inputs their
+    specs draw, for the judges to replay (see draw.py)."""
     names = tuple(dict.fromkeys(k.name for k in katas))
-    plugin = _StopAtRunLoop(body, {"katas": names, "devices": devices, "spec_timeout": spec_timeout})
+    plugin = _StopAtRunLoop(body, {"katas": names, "devices": devices, "spec_timeout": spec_timeout}, record)
     files = list(dict.fromkeys(k.check_path for k in katas))
 
     def run_body(zygote: Zygote) -> T:
