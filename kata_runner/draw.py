@@ -50,9 +50,10 @@ class ShrinkBudgetSpent(BaseException):
 # Replayed examples. Runs are deterministic, so the inputs Hypothesis feeds a spec that passes are known
 # before any learner code runs: a zygote that grades many jobs (a class run, `kata watch`) records them
 # once, with a body that only notes its arguments, and each forked judge then calls the spec on them
-# directly, without Hypothesis's engine (about a third of a passing spec's time). On the first failure
-# the judge runs the spec through Hypothesis from the start instead, which meets the same failure and
-# shrinks it as usual. (tests/test_replay.py checks that the recorded inputs are the ones Hypothesis draws.)
+# directly, without Hypothesis's engine (about a third of a passing spec's time). A spec that fails is
+# run through Hypothesis from the start, which meets the same failure and shrinks it, where it is the
+# first failure this process meets; later failures report the first failing input, as Hypothesis would.
+# (tests/test_replay.py: the recorded inputs are the ones Hypothesis draws, and results do not change.)
 _recording: list[dict[str, Any]] | None = None  # while recording: each call's drawn arguments
 _recorded: dict[tuple[int, bytes | None], list[dict[str, Any]]] = {}  # (spec, seed key) -> drawn arguments
 _replayed: set[int] = set()
@@ -107,8 +108,12 @@ def given(*strategies: Any, **named: Any) -> Callable[[Callable[..., Any]], Call
                 if id(examples) in _replayed:  # a spec's second item (another device): fresh objects
                     examples = copy.deepcopy(examples)
                 _replayed.add(id(examples))
-                if _passes_on(test, args, kwargs, examples):
+                failure = _replay(test, args, kwargs, examples)
+                if failure is None:
                     return None
+                if test.__module__ in _shrunk_modules and not isinstance(failure, UnsatisfiedAssumption):
+                    # Hypothesis would stop at this same first failing input without shrinking it.
+                    raise ShrinkBudgetSpent(failure)
             return searched(*args, **kwargs)
 
         run._kata_attempt = attempt  # type: ignore[attr-defined]
@@ -122,9 +127,10 @@ def _key(attempt: Any) -> tuple[int, bytes | None]:
     return id(attempt), vars(attempt).get("_hypothesis_internal_add_digest")
 
 
-def _passes_on(test: Callable[..., Any], args: Any, kwargs: dict[str, Any], examples: list[dict[str, Any]]) -> bool:
-    """Call the spec on each recorded example as Hypothesis would (its global PRNGs seeded per example).
-    False at the first failure, with torch's generators put back as they were, for Hypothesis's own run.
+def _replay(test: Callable[..., Any], args: Any, kwargs: dict[str, Any],
+            examples: list[dict[str, Any]]) -> Exception | None:
+    """Call the spec on each recorded example as Hypothesis would (its global PRNGs seeded per example); the
+    first failure, if any, with torch's generators put back as they were for a run through Hypothesis.
     (A BaseException, such as a subject that stopped, ends the spec as it would under Hypothesis.)"""
     from hypothesis.internal.entropy import deterministic_PRNG
 
@@ -134,21 +140,18 @@ def _passes_on(test: Callable[..., Any], args: Any, kwargs: dict[str, Any], exam
         for drawn in examples:
             with deterministic_PRNG():
                 test(*args, **kwargs, **drawn)
-    except Exception:  # noqa: BLE001 - Hypothesis's run reports it
+    except Exception as exc:  # noqa: BLE001 - reported by the caller, or by Hypothesis's run
         torch.set_rng_state(cpu)
         if cuda is not None:
             torch.cuda.set_rng_state_all(cuda)
-        return False
-    return True
+        return exc
+    return None
 
 
 def record_examples(items: Any) -> int:
-    """In a zygote, before any judge is forked: the drawn arguments of every example of these pytest items,
-    for the judges to replay (and nothing recorded for an earlier zygote of this process). Returns how many
-    specs were recorded."""
+    """In a zygote, before judges are forked: the drawn arguments of every example of these pytest items,
+    for the judges to replay. Returns how many specs were recorded."""
     global _recording
-    _recorded.clear()
-    _replayed.clear()
     count = 0
     for item in items:
         function: Any = getattr(item, "obj", None)
@@ -170,6 +173,12 @@ def record_examples(items: Any) -> int:
         _recorded[_key(attempt)] = drawn
         count += 1
     return count
+
+
+def forget_examples() -> None:
+    """Drop what was recorded (for another session's specs)."""
+    _recorded.clear()
+    _replayed.clear()
 
 
 def _register_hypothesis_prng_up_front() -> None:
@@ -215,15 +224,20 @@ hypothesis.core.function_digest = _function_digest
 
 def precompute_digests(items: Any) -> None:
     """Compute the digests of these pytest items' Hypothesis tests, as Hypothesis's pytest plugin will
-    ask for them (keyed by the item's node id)."""
+    ask for them: keyed by the item's node id where the spec is marked with @pytest.mark.parametrize (the
+    plugin's rule, with every health check suppressed as in the "kata" profile; `device` is parametrized
+    through a fixture, which does not count)."""
     for item in items:
         inner = getattr(getattr(getattr(item, "obj", None), "hypothesis", None), "inner_test", None)
         if inner is None:
             continue
-        saved = vars(inner).pop("_hypothesis_internal_add_digest", None)
-        _function_digest(inner)  # as a plain pytest run without the plugin asks
+        if item.get_closest_marker("parametrize") is None:
+            if "_hypothesis_internal_add_digest" not in vars(inner):
+                _function_digest(inner)
+            continue
+        saved = vars(inner).get("_hypothesis_internal_add_digest")
         inner._hypothesis_internal_add_digest = item.nodeid.encode()
-        _function_digest(inner)  # as the plugin asks, for a parametrized item
+        _function_digest(inner)
         if saved is None:
             del inner._hypothesis_internal_add_digest
         else:

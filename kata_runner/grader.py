@@ -282,6 +282,7 @@ def _grade_with(
             # thread too (see subject.py).
             threads = 1
             judges = options.judges or _judges_per_job(max_parallel, len(jobs))
+            zygote.prepare(kata for kata, _ in jobs)
 
             def child(kata: Kata, kata_dir: Path, report: Path) -> int:
                 import torch

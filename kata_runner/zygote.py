@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -38,9 +38,21 @@ class Zygote:
     devices: tuple[str, ...]
     spec_timeout: float
     collect_errors: dict[str, str] = field(default_factory=dict)  # check file name -> message
+    record: bool = False  # record the inputs of a kata's specs the first time it is judged (see draw.py)
+    recorded: set[str] = field(default_factory=set)  # names of the katas whose inputs are recorded
 
     def covers(self, kata: Kata, devices: tuple[str, ...], spec_timeout: float) -> bool:
         return kata.name in self.katas and devices == self.devices and spec_timeout == self.spec_timeout
+
+    def prepare(self, katas: Iterable[Kata]) -> None:
+        """Before judges of these katas are forked: record the inputs their specs draw, once per kata."""
+        draw = sys.modules.get("kata_runner.draw")  # imported by the checks that draw with Hypothesis
+        new = {k.check_path.name for k in katas if k.name not in self.recorded}
+        if not self.record or draw is None or not new:
+            return
+        draw.record_examples([item for item in self.session.items if item.path.name in new])
+        self.recorded.update(k.name for k in katas)
+        gc.freeze()  # the recorded inputs too: judges never copy their pages for a garbage collection
 
     def run(self, kata: Kata, kata_dir: Path, report: Path, judges: int = 1) -> int:
         """Run one kata's specs against `kata_dir`, streaming events to `report` (in a child, normally).
@@ -127,9 +139,8 @@ def _helper_failed(pid: int) -> bool:
 class _StopAtRunLoop:
     """Collects the checks, then hands the live session to `body` instead of running any spec."""
 
-    def __init__(self, body: Callable[[Zygote], Any], zygote_args: dict[str, Any], record: bool) -> None:
+    def __init__(self, body: Callable[[Zygote], Any], zygote_args: dict[str, Any]) -> None:
         self.body = body
-        self.record = record
         self.zygote_args = zygote_args
         self.collect_errors: dict[str, str] = {}
         self.result: Any = None
@@ -150,9 +161,9 @@ class _StopAtRunLoop:
         from kata_runner import plugin
 
         plugin.precompute(session.items)
-        draw = sys.modules.get("kata_runner.draw")  # imported by the checks that draw with Hypothesis
+        draw = sys.modules.get("kata_runner.draw")
         if draw is not None:
-            draw.record_examples(session.items if self.record else [])
+            draw.forget_examples()  # recorded by an earlier zygote of this process
         # Park everything the parent has in the permanent generation: children's garbage collections
         # then never touch (and so never copy) the parent's pages. (No gc.collect() first: 90 ms.)
         gc.freeze()
@@ -208,9 +219,10 @@ def with_zygote(katas: Sequence[Kata], devices: tuple[str, ...], spec_timeout: f
                 body: Callable[[Zygote], T], record: bool = False) -> T:
     """Collect the checks of `katas` in this process, then call `body(zygote)` and return its result.
     `record`: the zygote will judge these checks many times, in forked judges: record the inputs their
-    specs draw, for the judges to replay (see draw.py)."""
+    specs draw, the first time each kata is judged, for the judges to replay (see draw.py)."""
     names = tuple(dict.fromkeys(k.name for k in katas))
-    plugin = _StopAtRunLoop(body, {"katas": names, "devices": devices, "spec_timeout": spec_timeout}, record)
+    plugin = _StopAtRunLoop(body, {"katas": names, "devices": devices, "spec_timeout": spec_timeout,
+                                   "record": record})
     files = list(dict.fromkeys(k.check_path for k in katas))
 
     def run_body(zygote: Zygote) -> T:

@@ -36,6 +36,7 @@ def test_recorded_inputs_are_the_ones_hypothesis_draws(tmp_path: Path) -> None:
     warm_up()
 
     def body(zygote: Zygote) -> tuple[dict[Any, Any], dict[Any, Any]]:
+        zygote.prepare(katas)
         recorded = dict(draw._recorded)
         draw._observed = {}
         zygote.session.config.option.in_process = True  # every spec through Hypothesis, in this process
@@ -48,7 +49,7 @@ def test_recorded_inputs_are_the_ones_hypothesis_draws(tmp_path: Path) -> None:
             draw._observed = None
 
     recorded, observed = with_zygote(katas, ("cpu",), CPU.spec_timeout, body, record=True)
-    draw._recorded.clear()
+    draw.forget_examples()
     assert len(recorded) > 100, "the checks should have recorded most of their specs"
     assert set(recorded) == set(observed), "specs recorded and specs run through Hypothesis differ"
     wrong = [
