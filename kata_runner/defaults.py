@@ -5,6 +5,6 @@ SPEC_TIMEOUT = 10.0  # seconds one spec may run (pytest-timeout, inside the chil
 # correct learner implementation must not be cut short: a kata stops early by itself once one spec times out.
 KATA_WALL_SECONDS = 4 * SPEC_TIMEOUT
 MEMORY_MB = 4096  # memory cap per grading child
-# A check module's specs are split into this many fixed groups (by their order in the file); while the
-# machine has cores to spare, each group is judged in its own process, against its own subject.
+# Judges per job while the machine has a core for each: they take a check module's specs from a shared
+# queue (zygote.py), and share which have failed, so that results do not depend on the number (draw.py).
 JUDGES = 2

@@ -11,8 +11,10 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import mmap
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +31,61 @@ __all__ = ["given", "settings", "st", "TensorSpec", "tensors", "sizes", "batches
            "examples"]
 
 # Shrinking stops after this many further tries once a spec has failed: counted, not timed, so that the
-# reported input does not depend on the machine's load. Only the first failing spec of a check module
-# that a judging process meets shrinks (where two processes judge a module side by side, see zygote.py,
-# each shrinks its first): the module's first failing spec, whose message `kata check` explains, is
-# shrunk however many judge it, and later failures report the first failing input Hypothesis found (still
-# described in words), which keeps a wrong kata about as fast to grade as a right one.
+# reported input does not depend on the machine's load. Only a check module's first failing spec (in file
+# order) shrinks: its message is the one `kata check` explains, and later failures report the first
+# failing input Hypothesis found (still described in words), which keeps a wrong kata about as fast to
+# grade as a right one. Where several judges work through one module side by side, they share its
+# `Progress`, so the rule, and every message, stays the same however many judge it.
 SHRINK_TRIES = 12
-_shrunk_modules: set[str] = set()
+UNDECIDED, DONE, FAILED = 0, 1, 2
+WAIT_SECONDS = 10.0  # at most, for the judge of an earlier spec to decide it (it may have died)
+
+
+class Progress:
+    """Where a check module's specs stand, for the shrinking rule: undecided, done, or failed (a drawn
+    input failed it). Kept in an anonymous shared mapping where several judges share the module."""
+
+    def __init__(self, nodeids: list[str], shared: bool = False) -> None:
+        self.index = {nodeid: number for number, nodeid in enumerate(nodeids)}
+        size = max(1, len(nodeids))
+        self.board: Any = mmap.mmap(-1, size) if shared else bytearray(size)
+
+    def keep_from_children(self) -> None:
+        """Processes forked from here on (a fork server, and so every subject) do not get the shared board:
+        learner code must not reach what its judges share."""
+        if isinstance(self.board, mmap.mmap) and hasattr(mmap, "MADV_DONTFORK"):
+            self.board.madvise(mmap.MADV_DONTFORK)
+
+    def mark(self, nodeid: str, status: int) -> None:
+        number = self.index.get(nodeid)
+        if number is not None and self.board[number] != FAILED:
+            self.board[number] = status
+
+    def earlier_failed(self, nodeid: str, wait: bool = False) -> bool:
+        """Has a spec before this one failed? With `wait`, once every earlier spec is decided."""
+        number = self.index.get(nodeid, 0)
+        give_up = time.monotonic() + WAIT_SECONDS
+        while True:
+            earlier = bytes(self.board[:number])
+            if FAILED in earlier:
+                return True
+            if not wait or UNDECIDED not in earlier or time.monotonic() > give_up:
+                return False
+            time.sleep(0.002)
+
+
+current: tuple[Progress, str] | None = None  # the running spec's module progress and node id (the plugin's)
+_alone: dict[str, Progress] = {}  # outside pytest: one progress per module, in call order
+
+
+def _standing(test: Callable[..., Any]) -> tuple[Progress, str]:
+    if current is not None:
+        return current
+    progress = _alone.setdefault(test.__module__, Progress([]))
+    progress.index.setdefault(test.__qualname__, len(progress.index))
+    if len(progress.board) < len(progress.index):
+        progress.board.extend(bytes(len(progress.index) - len(progress.board)))
+    return progress, test.__qualname__
 
 
 class ShrinkBudgetSpent(BaseException):
@@ -51,8 +101,8 @@ class ShrinkBudgetSpent(BaseException):
 # before any learner code runs: a zygote that grades many jobs (a class run, `kata watch`) records them
 # once, with a body that only notes its arguments, and each forked judge then calls the spec on them
 # directly, without Hypothesis's engine (about a third of a passing spec's time). A spec that fails is
-# run through Hypothesis from the start, which meets the same failure and shrinks it, where it is the
-# first failure this process meets; later failures report the first failing input, as Hypothesis would.
+# run through Hypothesis from the start, which meets the same failure and shrinks it, where it is its
+# module's first failure; later failures report the first failing input, as Hypothesis would.
 # (tests/test_replay.py: the recorded inputs are the ones Hypothesis draws, and results do not change.)
 _recording: list[dict[str, Any]] | None = None  # while recording: each call's drawn arguments
 _recorded: dict[tuple[int, bytes | None], list[dict[str, Any]]] = {}  # (spec, seed key) -> drawn arguments
@@ -86,16 +136,23 @@ def given(*strategies: Any, **named: Any) -> Callable[[Callable[..., Any]], Call
             except UnsatisfiedAssumption:
                 raise  # hypothesis.assume(): not a failure
             except Exception as exc:
+                progress, nodeid = _standing(test)
                 if failure is None:
-                    state["tries"] = 0
-                    state["budget"] = -1 if test.__module__ in _shrunk_modules else SHRINK_TRIES
-                    _shrunk_modules.add(test.__module__)
+                    progress.mark(nodeid, FAILED)  # at once: a later spec elsewhere stops shrinking
+                    state["tries"], state["first"] = 0, exc
+                    state["budget"] = -1 if progress.earlier_failed(nodeid) else SHRINK_TRIES
+                elif progress.earlier_failed(nodeid):
+                    raise ShrinkBudgetSpent(state["first"]) from None
                 state["failure"] = exc
                 if state["tries"] > state["budget"]:
                     raise ShrinkBudgetSpent(exc) from None
                 raise
-            if failure is not None and state["tries"] > state["budget"]:
-                raise ShrinkBudgetSpent(failure)
+            if failure is not None:
+                progress, nodeid = _standing(test)
+                if progress.earlier_failed(nodeid):
+                    raise ShrinkBudgetSpent(state["first"])
+                if state["tries"] > state["budget"]:
+                    raise ShrinkBudgetSpent(failure)
             return result
 
         searched = hypothesis.given(*strategies, **named)(attempt)
@@ -111,10 +168,20 @@ def given(*strategies: Any, **named: Any) -> Callable[[Callable[..., Any]], Call
                 failure = _replay(test, args, kwargs, examples)
                 if failure is None:
                     return None
-                if test.__module__ in _shrunk_modules and not isinstance(failure, UnsatisfiedAssumption):
-                    # Hypothesis would stop at this same first failing input without shrinking it.
-                    raise ShrinkBudgetSpent(failure)
-            return searched(*args, **kwargs)
+                if not isinstance(failure, UnsatisfiedAssumption):
+                    progress, nodeid = _standing(test)
+                    progress.mark(nodeid, FAILED)
+                    if progress.earlier_failed(nodeid):
+                        # Hypothesis would stop at this same first failing input without shrinking it.
+                        raise ShrinkBudgetSpent(failure)
+            try:
+                return searched(*args, **kwargs)
+            except (Exception, ShrinkBudgetSpent):
+                first = state.get("first")
+                if first is not None and _standing(test)[0].earlier_failed(_standing(test)[1], wait=True):
+                    # An earlier spec, judged side by side, failed meanwhile: not this one's to shrink.
+                    raise ShrinkBudgetSpent(first) from None
+                raise
 
         run._kata_attempt = attempt  # type: ignore[attr-defined]
         return run

@@ -147,6 +147,9 @@ def _kata_fresh_state(request: pytest.FixtureRequest) -> Any:
         torch.cuda.manual_seed_all(0)
     random.seed(0)
     torch.set_default_dtype(torch.float32)
+    draw: Any = sys.modules.get("kata_runner.draw")  # imported by the checks that draw with Hypothesis
+    if draw is not None:
+        draw.current = (progress(request.node), request.node.nodeid)
     marker = request.node.get_closest_marker("timeout")
     seconds = float(marker.args[0]) if marker and marker.args else request.config.getoption("spec_timeout")
     deadline = time.monotonic() + max(0.5, seconds - 0.75)
@@ -156,24 +159,31 @@ def _kata_fresh_state(request: pytest.FixtureRequest) -> Any:
         yield
     for subject in _subjects:
         subject.deadline = None
+    if draw is not None:
+        draw.current = None
 
 
-_groups = pytest.StashKey[dict[str, int]]()
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Every spec ends decided, run or skipped: judges of later specs may be waiting to know (see draw.py)."""
+    if "kata_runner.draw" in sys.modules and kata_for_check_file(item.path) is not None:
+        from kata_runner import draw
+
+        progress(item).mark(item.nodeid, draw.DONE)
 
 
-def judge_group(item: pytest.Item) -> int:
-    """Which of the defaults.JUDGES fixed groups a spec belongs to, where several processes judge a check
-    module side by side: specs are dealt out in the order their check file defines them, and every device's
-    case of a spec lands in the same group."""
-    groups = item.session.stash.setdefault(_groups, {})
-    if item.nodeid not in groups:
-        names: dict[str, int] = {}
-        same_file = [other for other in item.session.items if other.path == item.path]
-        for other in same_file:
-            names.setdefault(getattr(other, "originalname", other.name), len(names))
-        for other in same_file:
-            groups[other.nodeid] = names[getattr(other, "originalname", other.name)] % defaults.JUDGES
-    return groups.get(item.nodeid, 0)
+_progress = pytest.StashKey[dict[Path, Any]]()
+
+
+def progress(item: pytest.Item, fresh: bool = False, shared: bool = False) -> Any:
+    """The `draw.Progress` of the item's check module in this session (`fresh`: a new one, for another
+    run of the module; `shared`: one that judges forked from here can share)."""
+    from kata_runner import draw
+
+    boards = item.session.stash.setdefault(_progress, {})
+    if fresh or item.path not in boards:
+        boards[item.path] = draw.Progress([o.nodeid for o in item.session.items if o.path == item.path], shared)
+    return boards[item.path]
 
 
 def in_process(config: pytest.Config) -> bool:
@@ -280,7 +290,6 @@ def precompute(items: list[pytest.Item]) -> None:
     """Fill the per-function caches before forking, so no grading child pays for them."""
     for item in items:
         _test_code(item)
-        judge_group(item)
     draw = sys.modules.get("kata_runner.draw")  # imported by the checks that draw with Hypothesis
     if draw is not None:
         draw.precompute_digests(items)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import struct
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -56,8 +57,8 @@ class Zygote:
 
     def run(self, kata: Kata, kata_dir: Path, report: Path, judges: int = 1) -> int:
         """Run one kata's specs against `kata_dir`, streaming events to `report` (in a child, normally).
-        With `judges` > 1 (only ever in a forked child), each group of specs (plugin.judge_group) is judged
-        by its own process, forked from this one before any spec runs, each with its own subject."""
+        With `judges` > 1 (only ever in a forked child), that many processes, forked from this one before
+        any spec runs and each with its own subject, take the specs one at a time, in file order."""
         from kata_runner import plugin
 
         session, config = self.session, self.session.config
@@ -73,18 +74,52 @@ class Zygote:
                 return int(pytest.ExitCode.INTERNAL_ERROR)
             items = [item for item in session.items if item.path.name == kata.check_path.name]
             writer.emit(event="collected", nodeids=[item.nodeid for item in items])
-            shares = [[item for item in items if plugin.judge_group(item) % judges == n] for n in range(judges)]
-            helpers = [_fork_judge(partial(_run_items, session, share)) for share in shares[1:] if share]
-            failed = _run_items(session, shares[0])
+            if items:
+                plugin.progress(items[0], fresh=True, shared=judges > 1)
+            if judges < 2 or len(items) < 2:
+                return self._done(writer, _run_items(session, items))
+            queue = _spec_queue(len(items))
+            helpers = [_fork_judge(partial(_run_queued, session, items, queue)) for _ in range(judges - 1)]
+            failed = _run_queued(session, items, queue)
             for pid in helpers:
                 failed |= _helper_failed(pid)
-            status = int(pytest.ExitCode.TESTS_FAILED if failed else pytest.ExitCode.OK)
-            writer.emit(event="done", exitstatus=status)
-            return status
+            return self._done(writer, failed)
         finally:
             config.pluginmanager.unregister(writer)
             writer.close()
             config.option.kata_dir = None
+
+    @staticmethod
+    def _done(writer: Any, failed: bool) -> int:
+        status = int(pytest.ExitCode.TESTS_FAILED if failed else pytest.ExitCode.OK)
+        writer.emit(event="done", exitstatus=status)
+        return status
+
+
+def _spec_queue(count: int) -> int:
+    """A pipe holding every spec's number, in file order: each judge reads the next one (a read of two bytes
+    from a pipe is atomic), so a judge that finishes early takes more."""
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, b"".join(struct.pack("!H", number) for number in range(count)))
+    finally:
+        os.close(write_fd)
+    return read_fd
+
+
+def _run_queued(session: pytest.Session, items: list[pytest.Item], queue: int) -> bool:
+    """Run specs taken from `queue` until it is empty; True if any failed. Each is run with another spec of
+    the module as the next item, so the module's fixtures (its subject) stay up between them."""
+    from kata_runner import plugin
+
+    plugin.progress(items[0]).keep_from_children()
+    session.testsfailed = 0
+    session.shouldstop = session.shouldfail = False
+    while len(data := os.read(queue, 2)) == 2:
+        item = items[struct.unpack("!H", data)[0]]
+        other = items[1] if item is items[0] else items[0]
+        item.config.hook.pytest_runtest_protocol(item=item, nextitem=other)
+    return bool(session.testsfailed)
 
 
 def _run_items(session: pytest.Session, items: list[pytest.Item]) -> bool:

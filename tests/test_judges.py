@@ -1,7 +1,7 @@
 """A job's specs may be judged by one process or by several side by side (defaults.JUDGES, when the
-machine has the cores): the verdict, every spec's outcome and the explanation of the first failing spec
-must not depend on it. (Each process shrinks the first failure it meets, so a later failure may report
-a smaller input when judged by two.)"""
+machine has the cores), each taking the next spec as it finishes one: the result must not depend on it,
+messages included (only the module's first failing spec shrinks its input, however many judge it), or a
+learner would see a different explanation on another machine."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from kata_runner import defaults
 from kata_runner.grader import GradeOptions, grade_many
 from kata_runner.registry import find_kata
-from kata_runner.results import KataResult, SpecStatus
+from kata_runner.results import KataResult, Verdict
 from kata_runner.testing import stage
 
 VARIANTS = Path(__file__).parent / "variants"
@@ -24,13 +24,15 @@ HIDDEN_STATE = {"mistake_private_generator.py": "a private generator, seeded onc
 
 
 def seen(result: KataResult, messages: bool = True) -> tuple[object, ...]:
-    failing = [s for s in result.specs if s.status in (SpecStatus.FAIL, SpecStatus.ERROR)]
-    first = failing[0].message if failing and messages else None
-    return (result.verdict, result.message, first, [(s.nodeid, s.status, s.kind) for s in result.specs])
+    return (
+        result.verdict,
+        result.message,
+        [(s.nodeid, s.status, s.kind, s.message if messages else None) for s in result.specs],
+    )
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("kata_name", ["01_custom_linear"])
+@pytest.mark.parametrize("kata_name", ["01_custom_linear", "03_module_inventory"])
 def test_one_judge_and_several_give_the_same_results(kata_name: str, tmp_path: Path) -> None:
     assert defaults.JUDGES > 1
     kata = find_kata(kata_name)
@@ -51,3 +53,26 @@ def test_one_judge_and_several_give_the_same_results(kata_name: str, tmp_path: P
     ]
     assert not differ, f"judged differently by one process and by {defaults.JUDGES}: {differ}"
     assert len({r.verdict for r in alone}) > 1, "the variants should not all get one verdict"
+
+
+BOARD_PROBE = """
+with open("/proc/self/maps") as maps:
+    shared = [line for line in maps if line.split()[1:2] == ["rw-s"] and "/dev/zero" in line]
+if shared:
+    raise RuntimeError("the judges' shared board is mapped here: " + shared[0])
+"""
+
+
+@pytest.mark.timeout(300)
+def test_learner_code_does_not_get_the_judges_shared_board(tmp_path: Path) -> None:
+    kata = find_kata("01")
+    source = tmp_path / "source" / kata.filename
+    source.parent.mkdir()
+    source.write_text(
+        'from kata_runner.testing import solution\n\nCustomLinear = solution("01").CustomLinear\n' + BOARD_PROBE
+    )
+    folder = tmp_path / "graded"
+    folder.mkdir()
+    stage(source, folder, kata)
+    (result,) = grade_many([(kata, folder)], replace(CPU, judges=defaults.JUDGES))
+    assert result.verdict is Verdict.PASS, result.message
