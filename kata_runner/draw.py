@@ -48,6 +48,7 @@ class Progress:
     def __init__(self, nodeids: list[str], shared: bool = False) -> None:
         self.index = {nodeid: number for number, nodeid in enumerate(nodeids)}
         size = max(1, len(nodeids))
+        self.shared = shared
         self.board: Any = mmap.mmap(-1, size) if shared else bytearray(size)
 
     def keep_from_children(self) -> None:
@@ -62,14 +63,16 @@ class Progress:
             self.board[number] = status
 
     def earlier_failed(self, nodeid: str, wait: bool = False) -> bool:
-        """Has a spec before this one failed? With `wait`, once every earlier spec is decided."""
+        """Has a spec before this one failed? With `wait`, where judges share the board, once every earlier
+        spec is decided. (A board of one process never waits: under pytest-xdist, say, earlier specs may
+        run in another worker, or not at all.)"""
         number = self.index.get(nodeid, 0)
         give_up = time.monotonic() + WAIT_SECONDS
         while True:
             earlier = bytes(self.board[:number])
             if FAILED in earlier:
                 return True
-            if not wait or UNDECIDED not in earlier or time.monotonic() > give_up:
+            if not (wait and self.shared) or UNDECIDED not in earlier or time.monotonic() > give_up:
                 return False
             time.sleep(0.002)
 
