@@ -47,16 +47,15 @@ C13 The caller's heads dict is not modified.   -> the_callers_heads_dict_is_left
 import dataclasses
 import functools
 import math
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kata_runner.asserts import assert_close, assert_keys, each, fail
+from kata_runner.asserts import assert_close, assert_keys, fail
+from kata_runner.batching import batch_doing, cases_of, each_case, judged
 from kata_runner.draw import examples, given, sizes, st, tensors
 from kata_runner.probing import outcome, probe, snapshot
-from kata_runner.subject import LearnerError, describe_exception, looks_out_of_memory
 
 BLOCK_FORMULA = (
     "Block.forward must be norm(relu(linear(x)) + x): ReLU, then the residual add (+ x), then the LayerNorm."
@@ -73,59 +72,6 @@ FORWARD_WHY = "forward runs embed, then every block in order, then the named hea
 PATHS = "The contract names model.embed, model.blocks[i].linear / .norm and model.heads[name]."
 HEAD_NAMES = ("cls", "reg", "_aux", "0", "seg", "bias", "Depth", "h_2")
 EPS = 1e-5
-
-
-# ------------------------------------------------------------------------------------------ batches
-# Each probe call judges a batch of drawn cases (one round trip). Learner code that raises on one case is
-# reported for that case, so that a failure always names the input it happened on.
-
-RAISED = "raised by the learner's code"
-
-
-def each_case(impl, cases, observe):
-    """In the subject: observe(impl, *case) for every case. An exception from the learner's code becomes that
-    case's observation; NotImplementedError and running out of memory still end the call, as unbatched."""
-    seen = []
-    for case in cases:
-        try:
-            seen.append(observe(impl, *case))
-        except NotImplementedError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the judge fails the spec, naming this case
-            error = describe_exception(exc, Path(getattr(impl, "__file__", None) or "<unknown>"))
-            if looks_out_of_memory(error["type"], error["message"]):
-                raise
-            seen.append({RAISED: error})
-    return seen
-
-
-def judged(cases, seen, doing, why=lambda case: ""):
-    """In the judge: (case, observation) pairs, as asserts.each gives them. A case on which the learner's code
-    raised fails the spec as an unbatched call would, "<doing(case)> raised <exception>. <why(case)>", once the
-    other cases have been judged: the spec's own verdict on another case names the concept better."""
-    raised = None
-    for case, observed in each(cases, seen):
-        error = observed.get(RAISED) if type(observed) is dict else None
-        if error is None:
-            yield case, observed
-        elif raised is None:
-            raised = LearnerError(str(error["type"]), [str(t) for t in error["types"]], str(error["message"]),
-                                  str(error["where"]), doing(case), why(case))
-    if raised is not None:
-        raise raised
-
-
-def cases_of(strategy, many):
-    """Batches of drawn cases, each judged in one round trip: one case or `many`. Hypothesis's first example is
-    its simplest (a single minimal case); with @examples(2) the second one carries `many` drawn cases, so a spec
-    judges 1 + `many` cases, as that many one-case examples did, in two round trips."""
-    return st.one_of(st.lists(strategy, min_size=1, max_size=1), st.lists(strategy, min_size=many, max_size=many))
-
-
-def batch_doing(doings):
-    """What a whole batch was doing (each case's `doing`), for a failure no single case can be blamed for."""
-    more = f" (and {len(doings) - 1} more drawn inputs)" if len(doings) > 1 else ""
-    return f"{doings[0]}{more}"
 
 
 # ------------------------------------------------------------------------------------------ probes
