@@ -51,6 +51,7 @@ import torch._dynamo  # noqa: F401 - the first torch.optim optimizer imports it 
 from torch import nn
 
 from kata_runner.asserts import assert_close, each, fail
+from kata_runner.batching import distinct_batches as batches
 from kata_runner.draw import examples, given, st
 from kata_runner.probing import outcome, probe
 from kata_runner.subject import LearnerError, reset_state
@@ -363,17 +364,6 @@ def run_batch(kata, probe_function, cases, doings, *, why="", **kwargs):
         for case, doing in zip(cases, doings):
             kata.run(probe_function, [case], doing=doing, why=why, **kwargs)
         raise
-
-
-def batches(strategy, min_size=1, max_size=8):
-    """Batches of min_size to max_size cases, judged with one call into the subject, as draw.batches, but with sizes
-    drawn evenly (draw.batches' are mostly 1 or 8), so that a spec's 2 or 3 examples reliably add up to as many
-    cases as it needs. Repeats are dropped: Hypothesis's first example is its simplest case, min_size times."""
-    return st.lists(strategy, min_size=min_size, max_size=max_size).map(distinct)
-
-
-def distinct(batch):
-    return list({repr(item): item for item in batch}.values())
 
 
 # ------------------------------------------------------------------------------------------ inputs

@@ -51,6 +51,7 @@ import torch
 from torch import nn
 
 from kata_runner.asserts import assert_close, assert_keys, each, fail
+from kata_runner.batching import distinct_batches as batches
 from kata_runner.draw import examples, given, make_tensor, st
 from kata_runner.probing import probe, snapshot
 from kata_runner.subject import LearnerError, reset_state
@@ -550,18 +551,6 @@ def expect_state(got, expected, case, what, why, keys=None):
 
 
 # ------------------------------------------------------------------------------------------ batches
-
-
-def batches(strategy, min_size=1, max_size=8):
-    """Batches of min_size to max_size checkpoints, judged with one call into the subject, as draw.batches, but with
-    sizes drawn evenly (draw.batches' are mostly 1 or 8), so that a spec's 2 or 3 examples reliably add up to as
-    many checkpoints as it needs. Repeats are dropped: Hypothesis's first example is its simplest checkpoint,
-    min_size times."""
-    return st.lists(strategy, min_size=min_size, max_size=max_size).map(distinct)
-
-
-def distinct(batch):
-    return list({repr(item): item for item in batch}.values())
 
 
 # ------------------------------------------------------------------------------------------ specs: the report

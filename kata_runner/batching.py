@@ -2,8 +2,8 @@
 
 In the subject, `each_case` observes every case and turns learner code that raises on one case into that
 case's observation. In the judge, `judged` pairs cases with observations and fails the spec for a case on
-which the learner's code raised, naming that case's input. `cases_of` draws the batches, and
-`batch_doing` describes a whole batch for a failure no single case can be blamed for.
+which the learner's code raised, naming that case's input. `cases_of` and `distinct_batches` draw the
+batches, and `batch_doing` describes a whole batch for a failure no single case can be blamed for.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from kata_runner.asserts import each
 from kata_runner.draw import st
 from kata_runner.subject import LearnerError, describe_exception, looks_out_of_memory
 
-__all__ = ["RAISED", "each_case", "judged", "cases_of", "batch_doing"]
+__all__ = ["RAISED", "each_case", "judged", "cases_of", "distinct_batches", "batch_doing"]
 
 RAISED = "raised by the learner's code"
 
@@ -60,6 +60,17 @@ def cases_of(strategy: Any, many: int) -> Any:
     its simplest (a single minimal case); with @examples(2) the second one carries `many` drawn cases, so a spec
     judges 1 + `many` cases, as that many one-case examples did, in two round trips."""
     return st.one_of(st.lists(strategy, min_size=1, max_size=1), st.lists(strategy, min_size=many, max_size=many))
+
+
+def distinct_batches(strategy: Any, min_size: int = 1, max_size: int = 8) -> Any:
+    """Batches of min_size to max_size cases, as draw.batches, but with sizes drawn evenly (draw.batches' are
+    mostly 1 or 8), so that a spec's 2 or 3 examples reliably add up to as many cases as it needs. Repeats
+    are dropped: Hypothesis's first example is its simplest case, min_size times."""
+    return st.lists(strategy, min_size=min_size, max_size=max_size).map(_distinct)
+
+
+def _distinct(batch: list[Any]) -> list[Any]:
+    return list({repr(item): item for item in batch}.values())
 
 
 def batch_doing(doings: Sequence[str]) -> str:

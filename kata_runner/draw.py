@@ -101,11 +101,12 @@ class ShrinkBudgetSpent(BaseException):
 
 
 # Replayed examples. Runs are deterministic, so the inputs Hypothesis feeds a spec that passes are known
-# before any learner code runs: a zygote that grades many jobs (a class run, `kata watch`) records them
-# once, with a body that only notes its arguments, and each forked judge then calls the spec on them
-# directly, without Hypothesis's engine (about a third of a passing spec's time). A spec that fails is
-# run through Hypothesis from the start, which meets the same failure and shrinks it, where it is its
-# module's first failure; later failures report the first failing input, as Hypothesis would.
+# before any learner code runs: a zygote that judges the same checks many times (a class run, the
+# mutation gate) records them once, with a body that only notes its arguments, and each forked judge then
+# calls the spec on them directly, without Hypothesis's engine (about a third of a passing spec's time).
+# A spec that fails is run through Hypothesis from the start, which meets the same failure and shrinks
+# it, where it is its module's first failure; later failures report the first failing input, as
+# Hypothesis would.
 # (tests/test_replay.py: the recorded inputs are the ones Hypothesis draws, and results do not change.)
 _recording: list[dict[str, Any]] | None = None  # while recording: each call's drawn arguments
 _recorded: dict[tuple[int, bytes | None], list[dict[str, Any]]] = {}  # (spec, seed key) -> drawn arguments
@@ -181,7 +182,8 @@ def given(*strategies: Any, **named: Any) -> Callable[[Callable[..., Any]], Call
                 return searched(*args, **kwargs)
             except (Exception, ShrinkBudgetSpent):
                 first = state.get("first")
-                if first is not None and _standing(test)[0].earlier_failed(_standing(test)[1], wait=True):
+                progress, nodeid = _standing(test)
+                if first is not None and progress.earlier_failed(nodeid, wait=True):
                     # An earlier spec, judged side by side, failed meanwhile: not this one's to shrink.
                     raise ShrinkBudgetSpent(first) from None
                 raise
