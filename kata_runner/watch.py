@@ -106,7 +106,7 @@ def watch(course: Course, console: Console, stop_event: Any = None, keys: int | 
     warm_up()
     options = course.grade_options
     with_zygote(all_katas(), options.devices, options.spec_timeout,
-                lambda _: Watcher(course, console, keys, stop_event).run())
+                lambda _: Watcher(course, console, keys, stop_event).run(), lasting=options.isolate)
 
 
 class Watcher:

@@ -174,9 +174,10 @@ def _helper_failed(pid: int) -> bool:
 class _StopAtRunLoop:
     """Collects the checks, then hands the live session to `body` instead of running any spec."""
 
-    def __init__(self, body: Callable[[Zygote], Any], zygote_args: dict[str, Any]) -> None:
+    def __init__(self, body: Callable[[Zygote], Any], zygote_args: dict[str, Any], lasting: bool = False) -> None:
         self.body = body
         self.zygote_args = zygote_args
+        self.lasting = lasting
         self.collect_errors: dict[str, str] = {}
         self.result: Any = None
         self.error: BaseException | None = None
@@ -199,6 +200,10 @@ class _StopAtRunLoop:
         draw = sys.modules.get("kata_runner.draw")
         if draw is not None:
             draw.forget_examples()  # recorded by an earlier zygote of this process
+        if self.lasting:
+            from kata_runner import hugepages
+
+            hugepages.collapse()  # cheaper forks and exits for every child from here on
         # Park everything the parent has in the permanent generation: children's garbage collections
         # then never touch (and so never copy) the parent's pages. (No gc.collect() first: 90 ms.)
         gc.freeze()
@@ -251,13 +256,14 @@ def pytest_args(check_files: Sequence[Path], devices: Sequence[str], spec_timeou
 
 
 def with_zygote(katas: Sequence[Kata], devices: tuple[str, ...], spec_timeout: float,
-                body: Callable[[Zygote], T], record: bool = False) -> T:
+                body: Callable[[Zygote], T], record: bool = False, lasting: bool = False) -> T:
     """Collect the checks of `katas` in this process, then call `body(zygote)` and return its result.
     `record`: the zygote will judge these checks many times, in forked judges: record the inputs their
-    specs draw, the first time each kata is judged, for the judges to replay (see draw.py)."""
+    specs draw, the first time each kata is judged, for the judges to replay (see draw.py). `lasting`: it
+    will fork many children (watch, a class run): back its memory with huge pages first (see hugepages.py)."""
     names = tuple(dict.fromkeys(k.name for k in katas))
     plugin = _StopAtRunLoop(body, {"katas": names, "devices": devices, "spec_timeout": spec_timeout,
-                                   "record": record})
+                                   "record": record}, lasting)
     files = list(dict.fromkeys(k.check_path for k in katas))
 
     def run_body(zygote: Zygote) -> T:
