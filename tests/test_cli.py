@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -436,3 +438,29 @@ def test_a_timeout_names_the_spec_by_its_sentence_and_keeps_the_real_count(
     assert re.search(r"Kata 01 timed out: \d+/19 specs pass", result.stdout), "every spec counts, run or not"
     if "spec-timeout" in limits:
         assert "01_custom_linear.py:" in result.stdout and "while True:" in result.stdout, "the learner's line"
+
+
+# ------------------------------------------------------------------ the process itself
+
+
+def test_the_command_exits_with_click_s_code_and_all_its_output() -> None:
+    """main() ends the process without the interpreter's teardown: the exit codes and the output must be what
+    click gives, every line of it."""
+    env = {**os.environ, "KATA_NO_BOOTSTRAP": "1", "NO_COLOR": "1", "COLUMNS": "120"}
+
+    def kata(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "kata_runner", *args], capture_output=True, text=True, env=env,
+                              timeout=120)
+
+    listed = kata("list")
+    assert listed.returncode == 0, listed.stderr
+    assert "12_partial_load" in listed.stdout and listed.stdout.endswith("katas passed\n")
+    unknown = kata("hint", "99")
+    assert unknown.returncode == 1 and "There is no kata '99'" in unknown.stderr
+    assert kata("--no-such-option").returncode == 2
+
+
+def test_exit_now_says_a_text_code_and_exits_1() -> None:
+    done = subprocess.run([sys.executable, "-c", "from kata_runner.cli import exit_now; print('kept'); "
+                           "exit_now('it went wrong')"], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (1, "kept\n", "it went wrong\n")
