@@ -193,6 +193,7 @@ def kill_until_gone(targets: Callable[[_Tree], set[int]], wait: bool = True) -> 
     passes are found by the next one; a killed process can fork no more. Returns the last table read."""
     killed: set[int] = set()
     give_up = time.monotonic() + KILL_SECONDS
+    pause = 0.001
     while True:
         tree = _Tree(_process_table())
         live = tree.alive(targets(tree))
@@ -201,14 +202,40 @@ def kill_until_gone(targets: Callable[[_Tree], set[int]], wait: bool = True) -> 
             return tree
         _kill(live, tree.table)
         killed |= live
-        if not fresh:
-            time.sleep(0.005)  # only dying processes are left: give them a moment to exit
+        if not fresh:  # only dying processes are left: give them a moment to exit (most take a millisecond)
+            time.sleep(pause)
+            pause = min(2 * pause, 0.02)
 
 
 def kill_descendants(wait: bool = False) -> None:
     """Kill every descendant of this process (all of them, where this process is a subreaper)."""
     me = os.getpid()
     kill_until_gone(lambda tree: tree.under(me), wait=wait)
+
+
+def _children() -> set[int] | None:
+    """This process's children, from /proc/self/task/*/children (None where the kernel does not list them)."""
+    found: set[int] = set()
+    try:
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children", "rb") as f:
+                found.update(int(pid) for pid in f.read().split())
+    except (OSError, ValueError):
+        return None
+    return found
+
+
+def end_children() -> None:
+    """At a job's normal end: SIGKILL its children without a walk of /proc (two walks cost ~5 ms of every graded
+    kata). What they started dies with them (PR_SET_PDEATHSIG, a PID namespace) or, adopted by the parent,
+    is killed by its sweep when the job has ended."""
+    children = _children()
+    if children is None:
+        kill_descendants()
+        return
+    for pid in children:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _statm_bytes(pid: int | str, field: int) -> int:
@@ -256,6 +283,7 @@ def _end_job(signum: int, frame: object) -> None:
 
 def _child_main(target: Callable[[], int], write_fd: int, limits: Limits, setup: _ChildSetup) -> None:
     code = 70
+    ended = False  # the target returned
     try:
         for fd in setup.close_fds:  # other jobs' pipes and handles: not this job's business
             with contextlib.suppress(OSError):
@@ -284,6 +312,7 @@ def _child_main(target: Callable[[], int], write_fd: int, limits: Limits, setup:
         if setup.user_tasks is not None:
             _set_soft_limit(resource.RLIMIT_NPROC, setup.user_tasks)
         code = target()
+        ended = True
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:  # noqa: BLE001 - report anything, then leave without running the parent's cleanup
@@ -291,7 +320,7 @@ def _child_main(target: Callable[[], int], write_fd: int, limits: Limits, setup:
         code = 70
     finally:
         try:
-            kill_descendants()
+            end_children() if ended else kill_descendants()
             sys.stdout.flush()
             sys.stderr.flush()
         finally:

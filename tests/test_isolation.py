@@ -123,6 +123,31 @@ def test_a_setsid_daemon_holding_the_output_pipe_dies_with_its_job(tmp_path: Pat
     assert not alive(pid)
 
 
+def test_a_job_that_ends_normally_leaves_neither_children_nor_grandchildren(tmp_path: Path) -> None:
+    """A job that returns kills its children only (no walk of /proc); their own children, orphaned, are
+    the parent's to find and kill before run_isolated returns."""
+
+    def target() -> int:
+        if os.fork() == 0:  # a child that ignores the polite signals, with a grandchild of its own
+            for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+                signal.signal(sig, signal.SIG_IGN)
+            if os.fork() == 0:
+                (tmp_path / f"grandchild.{os.getpid()}").touch()
+                time.sleep(60)
+                os._exit(0)
+            (tmp_path / f"child.{os.getpid()}").touch()
+            time.sleep(60)
+            os._exit(0)
+        while len(list(tmp_path.iterdir())) < 2:
+            time.sleep(0.01)
+        return 0
+
+    [outcome] = run_isolated([target], FAST)
+    assert outcome.exit_code == 0
+    pids = recorded(tmp_path, "child") + recorded(tmp_path, "grandchild")
+    assert len(pids) == 2 and not any(alive(pid) for pid in pids)
+
+
 def test_a_wall_clock_kill_also_kills_processes_in_other_sessions(tmp_path: Path) -> None:
     def target() -> int:
         daemon(tmp_path)
