@@ -40,7 +40,7 @@ def warm_up() -> None:
     import kata_runner.plugin  # noqa: F401
 
 
-# Collapsing a zygote's memory into huge pages costs ~0.5 s once and saves 50 to 100 ms of CPU per job forked
+# Collapsing a zygote's memory into huge pages costs 0.2 to 0.5 s once and saves 50 to 100 ms of CPU per job forked
 # from it (see hugepages.py): worth it from about this many jobs.
 HUGE_PAGES_FROM_JOBS = 16  # more than a whole course of katas (`kata next` on a fresh clone grades all 12)
 MAX_REPORT_BYTES = 64 * 2**20  # far more than any kata's specs write

@@ -61,3 +61,24 @@ def test_kata_huge_pages_off_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> No
 @needs_collapse
 def test_the_time_budget_bounds_the_work() -> None:
     assert in_child(lambda: hugepages.collapse(budget_seconds=0))[0] == 0
+
+
+@needs_collapse
+def test_a_mostly_empty_reservation_stays_empty() -> None:
+    """Collapsing fills a 2 MB stretch's missing pages: a reservation with one page touched (a thread's stack,
+    an allocator's arena) must not become 8 MB of memory."""
+    import ctypes
+    import mmap
+
+    def body() -> int:
+        size = 8 * 2**20
+        area = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        area[size // 2] = 1  # one page of it in use
+        hugepages.collapse()
+        libc = ctypes.CDLL(None)
+        libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+        vector = ctypes.create_string_buffer(size // hugepages.PAGE)
+        assert libc.mincore(ctypes.addressof(ctypes.c_char.from_buffer(area)), size, vector) == 0
+        return sum(b & 1 for b in vector.raw)
+
+    assert in_child(body)[0] == 1
