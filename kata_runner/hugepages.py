@@ -28,6 +28,7 @@ _ANONYMOUS = re.compile(r"([0-9a-f]+)-([0-9a-f]+) rw-p 00000000 00:00 0\s*(\[hea
 
 
 def wanted() -> bool:
+    """Linux, transparent huge pages not set to `never`, and not turned off with KATA_HUGE_PAGES."""
     if not sys.platform.startswith("linux") or os.environ.get("KATA_HUGE_PAGES", "").lower() in ("0", "off"):
         return False
     try:
