@@ -11,12 +11,15 @@ import ast
 import importlib.util
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
 from kata_runner.registry import SOLUTIONS_DIR, Kata, find_kata
+from kata_runner.results import KataResult
 
 ASKS_FOR_SOLUTION = re.compile(r"""solution\(\s*["'](\w+)["']\s*\)""")
+_REQUIRED = object()
 
 
 def solution(kata_id: str) -> ModuleType:
@@ -32,20 +35,23 @@ def solution(kata_id: str) -> ModuleType:
     return sys.modules[name]
 
 
-def module_constant(path: Path, name: str) -> object:
-    """Read a constant such as EXPECT from a file without importing it (even one that does not parse)."""
+def module_constant(path: Path, name: str, default: object = _REQUIRED) -> object:
+    """Read a constant such as EXPECT from a file without importing it (even one that does not parse);
+    `default` where the file defines none, if given."""
     text = path.read_text()
     try:
         tree = ast.parse(text)
     except SyntaxError:
         line = next((line for line in text.splitlines() if line.startswith(f"{name} = ")), None)
-        if line is None:
-            raise AssertionError(f"{path} defines no {name}") from None
-        return ast.literal_eval(line.partition(" = ")[2])
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == name for t in node.targets):
-            return ast.literal_eval(node.value)
-    raise AssertionError(f"{path} defines no {name}")
+        if line is not None:
+            return ast.literal_eval(line.partition(" = ")[2])
+    else:
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == name for t in node.targets):
+                return ast.literal_eval(node.value)
+    if default is _REQUIRED:
+        raise AssertionError(f"{path} defines no {name}")
+    return default
 
 
 def stage(source: Path, folder: Path, kata: Kata | None = None, solutions_dir: Path = SOLUTIONS_DIR) -> Path:
@@ -59,6 +65,36 @@ def stage(source: Path, folder: Path, kata: Kata | None = None, solutions_dir: P
     target = folder / kata.filename
     target.write_text(with_references(text, solutions_dir), encoding="utf-8")
     return target
+
+
+def stage_each(paths: Sequence[Path], root: Path, kata: Kata | None = None) -> list[tuple[Kata, Path]]:
+    """Each file staged alone (see `stage`) into a folder of its own under `root`, as a class's submissions
+    are: the (kata, folder) jobs that grade_many takes."""
+    jobs = []
+    for index, path in enumerate(paths):
+        folder = root / f"{index}_{path.stem}"
+        folder.mkdir()
+        target = stage(path, folder, kata)
+        jobs.append((kata or find_kata(target.name[:2]), folder))
+    return jobs
+
+
+def judged_differently(paths: Sequence[Path], first: Sequence[KataResult], second: Sequence[KataResult]) -> list[str]:
+    """The names of the files whose two results differ in verdict, message or any spec's outcome and message.
+    A file that sets HIDDEN_STATE (why its code carries state from one spec to the next) is compared without
+    its specs' messages: which specs share its subject, or whether a failing spec's subject already ran
+    replayed inputs, changes the numbers in them, never its verdicts."""
+
+    def seen(result: KataResult, messages: bool) -> tuple[object, ...]:
+        specs = [(s.nodeid, s.status, s.kind, s.message if messages else None) for s in result.specs]
+        return result.verdict, result.message, specs
+
+    differ = []
+    for path, a, b in zip(paths, first, second, strict=True):
+        messages = module_constant(path, "HIDDEN_STATE", None) is None
+        if seen(a, messages) != seen(b, messages):
+            differ.append(path.name)
+    return differ
 
 
 def with_references(text: str, solutions_dir: Path = SOLUTIONS_DIR) -> str:

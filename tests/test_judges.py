@@ -13,24 +13,11 @@ import pytest
 from kata_runner import defaults
 from kata_runner.grader import GradeOptions, grade_many
 from kata_runner.registry import find_kata
-from kata_runner.results import KataResult, Verdict
-from kata_runner.testing import stage
+from kata_runner.results import Verdict
+from kata_runner.testing import judged_differently, stage, stage_each
 
 VARIANTS = Path(__file__).parent / "variants"
 CPU = GradeOptions(devices=("cpu",))
-# Learner code whose own state carries from one spec to the next within a subject: which specs share its
-# subject changes the numbers in its messages (never its verdicts), as running fewer specs would.
-HIDDEN_STATE = {"mistake_private_generator.py": "a private generator, seeded once, drawn from by every spec"}
-
-
-def seen(result: KataResult, messages: bool = True) -> tuple[object, ...]:
-    return (
-        result.verdict,
-        result.message,
-        [(s.nodeid, s.status, s.kind, s.message if messages else None) for s in result.specs],
-    )
-
-
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("kata_name", ["01_custom_linear", "03_module_inventory"])
 def test_one_judge_and_several_give_the_same_results(kata_name: str, tmp_path: Path) -> None:
@@ -38,19 +25,10 @@ def test_one_judge_and_several_give_the_same_results(kata_name: str, tmp_path: P
     kata = find_kata(kata_name)
     paths = sorted((VARIANTS / kata_name).glob("*.py"))
     assert paths
-    jobs = []
-    for index, path in enumerate(paths):
-        folder = tmp_path / f"{index}_{path.stem}"
-        folder.mkdir()
-        stage(path, folder, kata)
-        jobs.append((kata, folder))
+    jobs = stage_each(paths, tmp_path, kata)
     alone = grade_many(jobs, replace(CPU, judges=1))
     shared = grade_many(jobs, replace(CPU, judges=defaults.JUDGES))
-    differ = [
-        path.name
-        for path, a, b in zip(paths, alone, shared)
-        if seen(a, path.name not in HIDDEN_STATE) != seen(b, path.name not in HIDDEN_STATE)
-    ]
+    differ = judged_differently(paths, alone, shared)
     assert not differ, f"judged differently by one process and by {defaults.JUDGES}: {differ}"
     assert len({r.verdict for r in alone}) > 1, "the variants should not all get one verdict"
 

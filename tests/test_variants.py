@@ -17,7 +17,7 @@ import pytest
 from kata_runner.grader import GradeOptions, grade_many
 from kata_runner.registry import all_katas, find_kata
 from kata_runner.results import KataResult, SpecStatus, Verdict
-from kata_runner.testing import module_constant, stage
+from kata_runner.testing import module_constant, stage_each
 
 VARIANTS = Path(__file__).parent / "variants"
 CPU = GradeOptions(devices=("cpu",))
@@ -26,14 +26,7 @@ MIN_CORRECT = 4
 
 
 def grade_files(paths: list[Path], tmp_path: Path) -> list[KataResult]:
-    jobs = []
-    for index, path in enumerate(paths):
-        kata = find_kata(path.parent.name)
-        folder = tmp_path / f"{index}_{path.stem}"
-        folder.mkdir()
-        stage(path, folder, kata)
-        jobs.append((kata, folder))
-    return grade_many(jobs, CPU)
+    return grade_many(stage_each(paths, tmp_path), CPU)
 
 
 def failures_of(result: KataResult) -> list[str]:

@@ -7,6 +7,8 @@ import torch
 from kata_runner.testing import solution
 
 EXPECT = "torch.manual_seed"
+# Its state carries from one spec to the next within a subject (see testing.judged_differently).
+HIDDEN_STATE = "a private generator, seeded once, drawn from by every spec"
 _generator = torch.Generator().manual_seed(1234)
 
 
